@@ -1,0 +1,67 @@
+import { sql } from 'kysely';
+import type { Redis } from 'ioredis';
+import type { Db } from '../shared/db/client.ts';
+import { isMigrated } from '../shared/db/migrate.ts';
+import type { Role } from '../shared/config.ts';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const within = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([
+    p,
+    new Promise<never>((_, r) =>
+      setTimeout(() => r(new Error(`no answer within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
+
+async function check(name: string, fn: () => Promise<string>): Promise<Check> {
+  try {
+    return { name, ok: true, detail: await within(fn(), 2_000) };
+  } catch (err) {
+    return { name, ok: false, detail: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/**
+ * Readiness for the roles this process runs (api.md, "Operations"): Postgres reachable and
+ * migrated for every role; Redis reachable with `noeviction` for workers and the scheduler, since
+ * any eviction policy can silently drop jobs.
+ */
+export async function readiness(opts: {
+  db: Db;
+  redis: Redis | null;
+  roles: readonly Role[];
+}): Promise<{ ok: boolean; checks: Check[] }> {
+  const checks: Promise<Check>[] = [
+    check('postgres', async () => {
+      await sql`select 1`.execute(opts.db);
+      return 'reachable';
+    }),
+    check('migrations', async () => {
+      if (!(await isMigrated(opts.db)))
+        throw new Error('migrations are not all applied (npm run migrate)');
+      return 'up to date';
+    }),
+  ];
+  const needsRedis = opts.roles.includes('workers') || opts.roles.includes('scheduler');
+  if (opts.redis && needsRedis) {
+    const redis = opts.redis;
+    checks.push(
+      check('redis', async () => {
+        const reply = (await redis.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+        const policy = reply[1] ?? 'unknown';
+        if (policy !== 'noeviction')
+          throw new Error(
+            `maxmemory-policy is ${policy}; BullMQ needs noeviction or Redis may drop jobs`,
+          );
+        return 'reachable, maxmemory-policy noeviction';
+      }),
+    );
+  }
+  const results = await Promise.all(checks);
+  return { ok: results.every((c) => c.ok), checks: results };
+}

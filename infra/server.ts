@@ -1,0 +1,138 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
+import { ApiError, forbidden, isTransientDbError } from '../shared/errors.ts';
+import type { Role } from '../shared/config.ts';
+import type { Db } from '../shared/db/client.ts';
+import type { Logger } from '../shared/logger.ts';
+import { apiPlugin } from '../producers/http/api.ts';
+import { authenticate, type AuthDeps } from '../producers/http/auth.ts';
+import type { ProducerDeps } from '../producers/deps.ts';
+import { dashboardPlugin } from './dashboard.ts';
+import { createMetrics } from './metrics.ts';
+import { readiness } from './health.ts';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+/** Fastify's own errors, mapped into the contract's error shape and codes. */
+function toApiError(err: FastifyError): ApiError {
+  if (err instanceof ApiError) return err;
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(
+        'payload_too_large',
+        'The request body is larger than 1 MiB; send at most 500 records an event.',
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(
+        'validation_failed',
+        'Send the body as JSON with "Content-Type: application/json".',
+        [{ path: '', message: 'Content-Type must be application/json' }],
+      );
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError('validation_failed', 'The request body is empty; send a JSON object.', [
+        { path: '', message: 'is required' },
+      ]);
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError(
+        'validation_failed',
+        'The Content-Length header does not match the body.',
+      );
+  }
+  if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return new ApiError('validation_failed', 'The request body is not valid JSON.', [
+      { path: '', message: 'is not valid JSON' },
+    ]);
+  }
+  if (err.statusCode === 413)
+    return new ApiError('payload_too_large', 'The request body is larger than 1 MiB.');
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return new ApiError(
+      'validation_failed',
+      'The request could not be read; check its headers and body.',
+    );
+  }
+  if (isTransientDbError(err))
+    return new ApiError(
+      'unavailable',
+      'The exchange cannot reach its database right now; try again shortly.',
+      [],
+      5,
+    );
+  return new ApiError(
+    'unavailable',
+    'The exchange hit an unexpected error; it has been logged. Try again shortly.',
+    [],
+    5,
+  );
+}
+
+export interface ServerDeps {
+  db: Db;
+  log: Logger;
+  roles: readonly Role[];
+  redis: Redis | null;
+  auth: AuthDeps;
+  queues: Queue[];
+  /** Present when this process serves the API. */
+  producer: ProducerDeps | null;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: false,
+    bodyLimit: BODY_LIMIT,
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    return503OnClosing: true,
+    // Request ids in logs let an operator follow one call; never the body.
+    genReqId: () => crypto.randomUUID(),
+  });
+  // Only JSON is accepted: a text/plain body is a wrong content type, not a string to validate.
+  app.removeContentTypeParser('text/plain');
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const apiErr = toApiError(err);
+    if (apiErr.status >= 500 && !(err instanceof ApiError))
+      req.log.error({ err }, 'request failed');
+    if (apiErr.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(apiErr.retryAfterSeconds));
+    return reply.code(apiErr.status).send(apiErr.toBody());
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .send(
+        new ApiError(
+          'not_found',
+          `No route ${req.method} ${req.url.split('?')[0]}; see /docs.`,
+        ).toBody(),
+      ),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const r = await readiness({ db: deps.db, redis: deps.redis, roles: deps.roles });
+    return reply
+      .code(r.ok ? 200 : 503)
+      .send({ status: r.ok ? 'ready' : 'not_ready', roles: deps.roles, checks: r.checks });
+  });
+
+  const metrics = createMetrics({ db: deps.db, queues: deps.queues });
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', authenticate(deps.auth));
+    scope.addHook('onRequest', async (req) => {
+      if (req.actor?.kind !== 'ops' && req.actor?.kind !== 'state_admin')
+        throw forbidden('read metrics');
+    });
+    scope.get('/metrics', async (_req, reply) =>
+      reply.type(metrics.contentType).send(await metrics.metrics()),
+    );
+  });
+
+  if (deps.queues.length > 0) await dashboardPlugin(app, { auth: deps.auth, queues: deps.queues });
+  const producer = deps.producer;
+  if (producer) await app.register(async (scope) => apiPlugin(scope, producer));
+  return app;
+}

@@ -1,0 +1,48 @@
+import { pendingEvents } from '../shared/db/repos/events.ts';
+import type { EventType } from '../shared/events.ts';
+import type { ProducerDeps } from './deps.ts';
+
+/**
+ * Redis is the work queue, Postgres the record of what arrived. The sweeper enqueues again every
+ * event that is durable but still pending after a grace period: one whose enqueue failed, one lost
+ * when Redis restarted empty. Re-adding a job that is still in Redis is a no-op (same job id), and
+ * applying an event twice is harmless (the event row guards it), so sweeping too often costs little.
+ */
+export async function sweepOnce(deps: ProducerDeps, batch = 1000): Promise<number> {
+  const before = new Date(deps.clock.now().getTime() - deps.config.KTS_SWEEP_AFTER_MS);
+  let after = 0;
+  let total = 0;
+  for (;;) {
+    const rows = await pendingEvents(deps.db, before, after, batch);
+    if (rows.length === 0) break;
+    total += await deps.enqueuer.enqueueMany(
+      rows.map((r) => ({
+        eventSeq: r.seq,
+        schoolId: r.school_id,
+        eventId: r.event_id,
+        type: r.type as EventType,
+      })),
+    );
+    after = rows[rows.length - 1]!.seq;
+    if (rows.length < batch) break;
+  }
+  return total;
+}
+
+export function startSweeper(deps: ProducerDeps): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    running = sweepOnce(deps)
+      .then((n) => n > 0 && deps.log.info({ enqueued: n }, 'sweeper enqueued pending events'))
+      .catch((err: unknown) => deps.log.warn({ err }, 'sweep failed; will try again'));
+  };
+  const timer = setInterval(tick, deps.config.KTS_SWEEP_INTERVAL_MS);
+  timer.unref();
+  tick();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

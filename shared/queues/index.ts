@@ -1,0 +1,16 @@
+import type { EventType } from '../events.ts';
+import { attendanceQueue } from './attendance.ts';
+import { enrollmentQueue } from './enrollment.ts';
+
+export { attendanceQueue, enrollmentQueue };
+export * from './event-job.ts';
+
+/** Every queue that carries events; workers refuse to boot unless each has exactly one processor. */
+export const EVENT_QUEUES = [enrollmentQueue, attendanceQueue] as const;
+export type EventQueueName = (typeof EVENT_QUEUES)[number]['name'];
+
+export function queueForEventType(type: EventType): (typeof EVENT_QUEUES)[number] {
+  const q = EVENT_QUEUES.find((q) => (q.eventTypes as readonly string[]).includes(type));
+  if (!q) throw new Error(`no queue carries events of type ${type}`);
+  return q;
+}
