@@ -27,17 +27,31 @@ async function resolveServices(): Promise<{
       stop: async () => {},
     };
   }
-  let tc;
+  let dockerError: unknown;
   try {
     // Imported lazily: testcontainers is only for machines with a Docker engine.
-    tc = await import('testcontainers');
+    const tc = await import('testcontainers');
     await tc.getContainerRuntimeClient();
   } catch (err) {
+    dockerError = err;
+  }
+  if (dockerError !== undefined) {
+    // No engine: the services `npm run services` (and the demo) make sure of, at their defaults.
+    const local = {
+      redisUrl: 'redis://127.0.0.1:6379',
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/kts',
+    };
+    if (await answers(local.redisUrl, local.databaseUrl)) {
+      console.log(
+        `tests: REDIS_URL/DATABASE_URL unset and no Docker engine; using ${local.redisUrl} and ${local.databaseUrl}`,
+      );
+      return { ...local, stop: async () => {} };
+    }
     throw new Error(
-      `No Redis/Postgres for the tests: set REDIS_URL and DATABASE_URL (e.g. run "npm run services" and export ` +
-        `REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL=postgres://postgres@127.0.0.1:5432/kts), or start a Docker engine ` +
-        `for testcontainers. (${err instanceof Error ? err.message : String(err)})`,
-      { cause: err },
+      `No Redis/Postgres for the tests: set REDIS_URL and DATABASE_URL, or run "npm run services" (Redis on 6379, ` +
+        `Postgres on 5432 with database kts), or start a Docker engine for testcontainers. ` +
+        `(${dockerError instanceof Error ? dockerError.message : String(dockerError)})`,
+      { cause: dockerError },
     );
   }
   const { RedisContainer } = await import('@testcontainers/redis');
@@ -55,6 +69,28 @@ async function resolveServices(): Promise<{
       await Promise.all([redis.stop(), postgres.stop()]);
     },
   };
+}
+
+async function answers(redisUrl: string, databaseUrl: string): Promise<boolean> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(redisUrl, {
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    lazyConnect: true,
+    connectTimeout: 1000,
+  });
+  const c = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 1000 });
+  try {
+    await r.connect();
+    await r.ping();
+    await c.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+    await c.end().catch(() => {});
+  }
 }
 
 export const adminUrl = (url: string, db: string) => {
