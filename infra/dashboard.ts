@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { forbidden } from '../shared/errors.ts';
+import { ApiError, forbidden } from '../shared/errors.ts';
 import { authenticate, type AuthDeps } from '../producers/http/auth.ts';
 
 export const DASHBOARD_PATH = '/ops/queues';
@@ -28,13 +28,22 @@ export async function dashboardPlugin(
   const guard = authenticate(opts.auth, { allowBasic: true });
   await app.register(
     async (scope) => {
-      scope.addHook('onRequest', guard);
-      scope.addHook('onRequest', async (req) => {
-        const actor = req.actor;
-        if (!actor || (actor.kind !== 'ops' && actor.kind !== 'state_admin'))
-          throw forbidden('open the queue dashboard');
-        if (actor.kind === 'ops' && req.method !== 'GET' && req.method !== 'HEAD')
-          throw forbidden('change jobs (ops is read-only)');
+      // Bull Board installs its own error handler inside its plugin, so a thrown 401/403 would
+      // come out as its 500. The guard answers in the contract's shape itself instead.
+      scope.addHook('onRequest', async (req, reply) => {
+        try {
+          await guard(req, reply);
+          const actor = req.actor;
+          if (!actor || (actor.kind !== 'ops' && actor.kind !== 'state_admin')) {
+            throw forbidden('open the queue dashboard');
+          }
+          if (actor.kind === 'ops' && req.method !== 'GET' && req.method !== 'HEAD') {
+            throw forbidden('change jobs (ops is read-only)');
+          }
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err;
+          return reply.code(err.status).send(err.toBody());
+        }
       });
       await scope.register(serverAdapter.registerPlugin());
     },
