@@ -10,9 +10,6 @@ import { parseOr400 } from '../shared/validation.ts';
 import type { ProducerDeps } from './deps.ts';
 import { eventView } from './event-view.ts';
 
-/** Event types this build applies; the others are refused at the door rather than queued forever. */
-export const ACCEPTED_TYPES: readonly EventType[] = ['enrollment-changed', 'attendance-entered'];
-
 export type PublishResult =
   | { status: 202; body: { eventId: string; status: 'pending' } }
   | { status: 200; body: Awaited<ReturnType<typeof eventView>> };
@@ -96,12 +93,6 @@ export async function publish(
 ): Promise<PublishResult> {
   const e = parseOr400(EventBody, raw, 'event');
   const school = await producerOf(deps, actor, e);
-  if (!ACCEPTED_TYPES.includes(e.type)) {
-    throw new ApiError(
-      'unprocessable',
-      `${e.type} events are not handled by this version of the exchange yet.`,
-    );
-  }
   const canonical = canonicalBody(e);
   const bodyHash = createHash('sha256').update(canonical).digest('hex');
   try {

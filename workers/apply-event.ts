@@ -9,6 +9,8 @@ import type { Logger } from '../shared/logger.ts';
 import type { WorkerDeps } from './deps.ts';
 import { applyAttendance } from './apply-attendance.ts';
 import { applyEnrollment } from './apply-enrollment.ts';
+import { applyGrades } from './apply-grades.ts';
+import { applyAttendanceCoding } from './apply-coding.ts';
 
 export interface ApplyInput<B> {
   event: EventRow;
@@ -20,12 +22,12 @@ export interface ApplyInput<B> {
 
 type Applier = (trx: Transaction<DB>, input: ApplyInput<never>) => Promise<Rejection[]>;
 
-const appliers: Partial<Record<EventType, Applier>> = {
+const appliers: Record<EventType, Applier> = {
   'enrollment-changed': applyEnrollment as Applier,
   'attendance-entered': applyAttendance as Applier,
+  'grade-finalized': applyGrades as Applier,
+  'attendance-coded': applyAttendanceCoding as Applier,
 };
-
-export const APPLIED_TYPES = Object.keys(appliers) as EventType[];
 
 export type ApplyOutcome =
   | { outcome: 'applied' | 'partially_applied' | 'rejected'; rejected: number }
@@ -54,7 +56,6 @@ export async function applyEvent(
       );
     }
     const applier = appliers[parsed.data.type];
-    if (!applier) throw new UnrecoverableError(`no applier for events of type ${parsed.data.type}`);
 
     const now = deps.clock.now();
     const rejections = await applier(trx, {

@@ -5,6 +5,7 @@ import { createRedis } from '../shared/redis.ts';
 import type { WorkerDeps } from './deps.ts';
 import { attendanceProcessor } from './attendance.processor.ts';
 import { enrollmentProcessor } from './enrollment.processor.ts';
+import { gradesProcessor } from './grades.processor.ts';
 
 type Registration = { queue: string; processor: Processor };
 
@@ -12,6 +13,7 @@ export function registrations(deps: WorkerDeps): Registration[] {
   return [
     { queue: 'enrollment', processor: enrollmentProcessor(deps) },
     { queue: 'attendance', processor: attendanceProcessor(deps) },
+    { queue: 'grades', processor: gradesProcessor(deps) },
   ];
 }
 

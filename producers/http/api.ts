@@ -5,6 +5,8 @@ import { credentialRoutes } from './routes/credentials.ts';
 import { eventRoutes } from './routes/events.ts';
 import { readRoutes } from './routes/reads.ts';
 import { setupRoutes } from './routes/setup.ts';
+import { studentRoutes } from './routes/students.ts';
+import { waiverRoutes } from './routes/waivers.ts';
 
 /** Every /v1 route, behind bearer-token authentication. */
 export async function apiPlugin(app: FastifyInstance, deps: ProducerDeps): Promise<void> {
@@ -22,4 +24,6 @@ export async function apiPlugin(app: FastifyInstance, deps: ProducerDeps): Promi
   setupRoutes(app, deps);
   eventRoutes(app, deps);
   readRoutes(app, deps);
+  studentRoutes(app, deps);
+  waiverRoutes(app, deps);
 }

@@ -160,6 +160,55 @@ export interface WaiversTable {
   decided_at: Timestamp | null;
 }
 
+export interface GradesTable {
+  student_id: string;
+  school_id: string;
+  source: 'high_school' | 'tech_center';
+  course_key: string;
+  school_year: string;
+  term: string;
+  grade_type: 'grading_period' | 'semester' | 'final';
+  course_code: string;
+  title: string;
+  credits: number;
+  course_term: string | null;
+  letter_grade: string | null;
+  numeric_grade: number | null;
+  credits_earned: number | null;
+  occurred_at: Timestamp;
+  event_id: string;
+  event_seq: number;
+  posted_at: Timestamp;
+}
+
+export interface HsAttendanceTable {
+  student_id: string;
+  date: string;
+  period: number;
+  home_school_id: string;
+  status: string | null;
+  excuse: 'unknown' | 'excused' | 'unexcused' | 'exempt';
+  code: string | null;
+  source: 'sync' | 'high_school';
+  tech_school_id: string | null;
+  kts_course_number: string | null;
+  synced_at: Timestamp | null;
+  sync_run_id: string | null;
+  coded_at: Timestamp | null;
+  coded_occurred_at: Timestamp | null;
+  coded_event_id: string | null;
+  coded_event_seq: number | null;
+}
+
+export interface EligibilityRulesTable {
+  school_id: string;
+  passing_numeric_grade: number;
+  failing_letter_grades: Json<string[]>;
+  max_failing_courses: number;
+  min_passing_courses: number;
+  updated_at: Timestamp;
+}
+
 export interface DB {
   schools: SchoolsTable;
   calendars: CalendarsTable;
@@ -173,6 +222,9 @@ export interface DB {
   attendance: AttendanceTable;
   history: HistoryTable;
   waivers: WaiversTable;
+  grades: GradesTable;
+  hs_attendance: HsAttendanceTable;
+  eligibility_rules: EligibilityRulesTable;
 }
 
 export type School = Selectable<SchoolsTable>;

@@ -44,8 +44,8 @@ export const rejectionMessage = {
     `Student ${studentId} is not on the roster of section ${kts} for ${year}; the home high school schedules students into the section.`,
   outsideEnrollment: (studentId: string, kts: string, date: string, spans: readonly Span[]) =>
     `Student ${studentId} is on the roster of section ${kts} ${describeSpans(spans)}; ${date} is outside that enrollment.`,
-  notInstructionalDay: (date: string, year: string) =>
-    `${date} is not an instructional day in this center's ${year} calendar (a weekend, a listed day off, or outside firstDay-lastDay).`,
-  futureDate: (date: string, today: string) =>
-    `${date} is after today (${today}) in this center's time zone; attendance can be entered only for days that have begun.`,
+  notInstructionalDay: (date: string, year: string, whose = "this center's") =>
+    `${date} is not an instructional day in ${whose} ${year} calendar (a weekend, a listed day off, or outside firstDay-lastDay).`,
+  futureDate: (date: string, today: string, whose = "this center's") =>
+    `${date} is after today (${today}) in ${whose} time zone; attendance can be entered only for days that have begun.`,
 };

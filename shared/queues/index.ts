@@ -1,12 +1,13 @@
 import type { EventType } from '../events.ts';
 import { attendanceQueue } from './attendance.ts';
 import { enrollmentQueue } from './enrollment.ts';
+import { gradesQueue } from './grades.ts';
 
-export { attendanceQueue, enrollmentQueue };
+export { attendanceQueue, enrollmentQueue, gradesQueue };
 export * from './event-job.ts';
 
 /** Every queue that carries events; workers refuse to boot unless each has exactly one processor. */
-export const EVENT_QUEUES = [enrollmentQueue, attendanceQueue] as const;
+export const EVENT_QUEUES = [enrollmentQueue, attendanceQueue, gradesQueue] as const;
 export type EventQueueName = (typeof EVENT_QUEUES)[number]['name'];
 
 export function queueForEventType(type: EventType): (typeof EVENT_QUEUES)[number] {
