@@ -5,7 +5,10 @@ import { ApiError, forbidden, isTransientDbError } from '../shared/errors.ts';
 import type { Role } from '../shared/config.ts';
 import type { Db } from '../shared/db/client.ts';
 import type { Logger } from '../shared/logger.ts';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import { apiPlugin } from '../producers/http/api.ts';
+import { openApiDocument } from '../producers/http/openapi.ts';
 import { authenticate, type AuthDeps } from '../producers/http/auth.ts';
 import type { ProducerDeps } from '../producers/deps.ts';
 import { dashboardPlugin } from './dashboard.ts';
@@ -132,6 +135,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   if (deps.queues.length > 0) await dashboardPlugin(app, { auth: deps.auth, queues: deps.queues });
   const producer = deps.producer;
-  if (producer) await app.register(async (scope) => apiPlugin(scope, producer));
+  if (producer) {
+    // The contract for SIS vendors, generated from the zod schemas; no token needed to read it.
+    const document = openApiDocument();
+    app.get('/openapi.json', async () => document);
+    await app.register(fastifySwagger, {
+      mode: 'static',
+      specification: { document: document as never },
+    });
+    await app.register(fastifySwaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { docExpansion: 'list', deepLinking: true },
+    });
+    await app.register(async (scope) => apiPlugin(scope, producer));
+  }
   return app;
 }

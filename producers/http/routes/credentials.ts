@@ -15,8 +15,12 @@ import { actorOf } from '../auth.ts';
 import { requireStateAdmin } from '../access.ts';
 import type { ProducerDeps } from '../../deps.ts';
 
-const ListQuery = z.strictObject({ schoolId: SchoolId.optional(), limit: Limit, cursor: Cursor });
-const IdParams = z.strictObject({
+export const ListQuery = z.strictObject({
+  schoolId: SchoolId.optional(),
+  limit: Limit,
+  cursor: Cursor,
+});
+export const IdParams = z.strictObject({
   credentialId: z.uuid('must be a credential id as returned at creation'),
 });
 

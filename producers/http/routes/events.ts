@@ -11,9 +11,15 @@ import { publish } from '../../publish.ts';
 import { eventView } from '../../event-view.ts';
 import type { ProducerDeps } from '../../deps.ts';
 
-const EventParams = z.strictObject({ eventId: EventId });
-const EventQuery = z.strictObject({ schoolId: SchoolId.optional() });
-const RejectionsQuery = z.strictObject({ since: Instant.optional(), limit: Limit, cursor: Cursor });
+export const EventParams = z.strictObject({ eventId: EventId });
+export const EventQuery = z.strictObject({ schoolId: SchoolId.optional() });
+export const RejectionsQuery = z.strictObject({
+  since: Instant.optional(),
+  limit: Limit,
+  cursor: Cursor,
+});
+
+export const SchoolPathParams = z.strictObject({ schoolId: SchoolId });
 
 export function eventRoutes(app: FastifyInstance, deps: ProducerDeps) {
   app.post('/v1/events', async (req, reply) => {
@@ -52,7 +58,7 @@ export function eventRoutes(app: FastifyInstance, deps: ProducerDeps) {
   });
 
   app.get('/v1/schools/:schoolId/rejections', async (req) => {
-    const { schoolId } = parseOr400(z.strictObject({ schoolId: SchoolId }), req.params, 'path');
+    const { schoolId } = parseOr400(SchoolPathParams, req.params, 'path');
     requireSelfOrAdmin(actorOf(req), schoolId, `read another school's rejections`);
     const q = parseOr400(RejectionsQuery, req.query, 'query');
     const after = decodeCursor(q.cursor, 3) as [string, number, number] | null;

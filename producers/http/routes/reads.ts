@@ -12,12 +12,15 @@ import { actorOf } from '../auth.ts';
 import { requireSelfOrAdmin } from '../access.ts';
 import type { ProducerDeps } from '../../deps.ts';
 
-const RosterParams = z.strictObject({
+export const RosterParams = z.strictObject({
   schoolId: SchoolId,
   schoolYear: SchoolYear,
   ktsCourseNumber: KtsCourseNumber,
 });
-const ReportParams = z.strictObject({ schoolId: SchoolId });
+export const ReportParams = z.strictObject({ schoolId: SchoolId });
+
+export const RosterQuery = z.strictObject({ asOf: LocalDate.optional() });
+export const ReportQuery = z.strictObject({ date: LocalDate });
 
 export function readRoutes(app: FastifyInstance, deps: ProducerDeps) {
   const { db, clock } = deps;
@@ -26,7 +29,7 @@ export function readRoutes(app: FastifyInstance, deps: ProducerDeps) {
     const actor = actorOf(req);
     const p = parseOr400(RosterParams, req.params, 'path');
     requireSelfOrAdmin(actor, p.schoolId, `read another center's rosters`, ['atc', 'ctc']);
-    const { asOf } = parseOr400(z.strictObject({ asOf: LocalDate.optional() }), req.query, 'query');
+    const { asOf } = parseOr400(RosterQuery, req.query, 'query');
     const section = await getSection(db, p.schoolYear, p.ktsCourseNumber);
     if (!section) throw notFound(`Section ${p.ktsCourseNumber} in ${p.schoolYear}`);
     if (section.tech_school_id !== p.schoolId)
@@ -72,7 +75,7 @@ export function readRoutes(app: FastifyInstance, deps: ProducerDeps) {
     const actor = actorOf(req);
     const { schoolId } = parseOr400(ReportParams, req.params, 'path');
     requireSelfOrAdmin(actor, schoolId, `read another school's attendance`, ['high_school']);
-    const { date } = parseOr400(z.strictObject({ date: LocalDate }), req.query, 'query');
+    const { date } = parseOr400(ReportQuery, req.query, 'query');
     const rows = await highSchoolReport(db, schoolId, date);
     if (actor.kind === 'school' && rows.length > 0) {
       // Tech-center data shown to the high school is a disclosure from each center.

@@ -25,19 +25,21 @@ import { actorOf } from '../auth.ts';
 import { requireSchoolOrAdmin, requireSelfOrAdmin, requireStateAdmin } from '../access.ts';
 import type { ProducerDeps } from '../../deps.ts';
 
-const SchoolParams = z.strictObject({ schoolId: SchoolId });
-const CalendarParams = z.strictObject({ schoolId: SchoolId, schoolYear: SchoolYear });
-const SectionParams = z.strictObject({
+export const SchoolParams = z.strictObject({ schoolId: SchoolId });
+export const CalendarParams = z.strictObject({ schoolId: SchoolId, schoolYear: SchoolYear });
+export const SectionParams = z.strictObject({
   schoolId: SchoolId,
   schoolYear: SchoolYear,
   ktsCourseNumber: KtsCourseNumber,
 });
-const StudentParams = z.strictObject({ studentId: StudentId });
-const CatalogQuery = z.strictObject({
+export const StudentParams = z.strictObject({ studentId: StudentId });
+export const CatalogQuery = z.strictObject({
   techSchoolId: SchoolId.optional(),
   limit: Limit,
   cursor: Cursor,
 });
+
+export const CatalogParams = z.strictObject({ schoolYear: SchoolYear });
 
 export function setupRoutes(app: FastifyInstance, deps: ProducerDeps) {
   const { db, clock } = deps;
@@ -120,11 +122,7 @@ export function setupRoutes(app: FastifyInstance, deps: ProducerDeps) {
 
   app.get('/v1/catalog/:schoolYear', async (req) => {
     requireSchoolOrAdmin(actorOf(req), 'read the catalog');
-    const { schoolYear } = parseOr400(
-      z.strictObject({ schoolYear: SchoolYear }),
-      req.params,
-      'path',
-    );
+    const { schoolYear } = parseOr400(CatalogParams, req.params, 'path');
     const q = parseOr400(CatalogQuery, req.query, 'query');
     const after = decodeCursor(q.cursor, 1) as [string] | null;
     let query = db

@@ -28,9 +28,9 @@ import { actorOf } from '../auth.ts';
 import { requireSelfOrAdmin } from '../access.ts';
 import type { ProducerDeps } from '../../deps.ts';
 
-const StudentParams = z.strictObject({ studentId: StudentId });
-const Term = z.enum(['Q1', 'Q2', 'Q3', 'Q4', 'S1', 'S2', 'FY']);
-const RuleBody = z.strictObject({
+export const StudentParams = z.strictObject({ studentId: StudentId });
+export const Term = z.enum(['Q1', 'Q2', 'Q3', 'Q4', 'S1', 'S2', 'FY']);
+export const RuleBody = z.strictObject({
   passingNumericGrade: z.number().min(0).max(100),
   failingLetterGrades: z
     .array(z.string().regex(/^[A-Za-z][A-Za-z+-]{0,3}$/, 'must be a letter grade like F'))
@@ -45,6 +45,20 @@ const NOT_CHECKED = [
   'KHSAA Bylaw 4: full-time enrollment at the member high school',
   'grades not yet posted by a high school or tech center for this term',
 ];
+
+export const ReportCardQuery = z.strictObject({
+  schoolYear: SchoolYear.optional(),
+  term: Term.optional(),
+});
+export const NoQuery = z.strictObject({});
+export const EligibilityQuery = z.strictObject({ schoolYear: SchoolYear, term: Term });
+export const HistoryQuery = z.strictObject({
+  from: LocalDate.optional(),
+  to: LocalDate.optional(),
+  limit: Limit,
+  cursor: Cursor,
+});
+export const RuleParams = z.strictObject({ schoolId: SchoolId });
 
 export function studentRoutes(app: FastifyInstance, deps: ProducerDeps) {
   const { db, clock } = deps;
@@ -92,11 +106,7 @@ export function studentRoutes(app: FastifyInstance, deps: ProducerDeps) {
   app.get('/v1/students/:studentId/report-card', async (req) => {
     const actor = actorOf(req);
     const { studentId } = parseOr400(StudentParams, req.params, 'path');
-    const q = parseOr400(
-      z.strictObject({ schoolYear: SchoolYear.optional(), term: Term.optional() }),
-      req.query,
-      'query',
-    );
+    const q = parseOr400(ReportCardQuery, req.query, 'query');
     const student = await readableStudent(actor, studentId, 'read report cards');
     const grades = await gradesOf(db, studentId, q);
     await discloseGrades(actor, student, grades, 'report card');
@@ -120,7 +130,7 @@ export function studentRoutes(app: FastifyInstance, deps: ProducerDeps) {
   app.get('/v1/students/:studentId/transcript', async (req) => {
     const actor = actorOf(req);
     const { studentId } = parseOr400(StudentParams, req.params, 'path');
-    parseOr400(z.strictObject({}), req.query, 'query');
+    parseOr400(NoQuery, req.query, 'query');
     const student = await readableStudent(actor, studentId, 'read transcripts');
     const grades = await gradesOf(db, studentId);
     await discloseGrades(actor, student, grades, 'transcript');
@@ -135,11 +145,7 @@ export function studentRoutes(app: FastifyInstance, deps: ProducerDeps) {
   app.get('/v1/students/:studentId/eligibility', async (req) => {
     const actor = actorOf(req);
     const { studentId } = parseOr400(StudentParams, req.params, 'path');
-    const q = parseOr400(
-      z.strictObject({ schoolYear: SchoolYear, term: Term }),
-      req.query,
-      'query',
-    );
+    const q = parseOr400(EligibilityQuery, req.query, 'query');
     const student = await readableStudent(actor, studentId, 'read athletic eligibility');
     const rule = await ruleOf(db, student.home_school_id);
     const grades = await gradesOf(db, studentId, q);
@@ -155,16 +161,7 @@ export function studentRoutes(app: FastifyInstance, deps: ProducerDeps) {
   app.get('/v1/students/:studentId/history', async (req) => {
     const actor = actorOf(req);
     const { studentId } = parseOr400(StudentParams, req.params, 'path');
-    const q = parseOr400(
-      z.strictObject({
-        from: LocalDate.optional(),
-        to: LocalDate.optional(),
-        limit: Limit,
-        cursor: Cursor,
-      }),
-      req.query,
-      'query',
-    );
+    const q = parseOr400(HistoryQuery, req.query, 'query');
     const student = await readableStudent(actor, studentId, 'read student history');
     const home = await getSchool(db, student.home_school_id);
     const tz = home?.timezone ?? 'America/New_York';
@@ -199,7 +196,7 @@ export function studentRoutes(app: FastifyInstance, deps: ProducerDeps) {
   });
 
   app.put('/v1/schools/:schoolId/eligibility-rule', async (req) => {
-    const { schoolId } = parseOr400(z.strictObject({ schoolId: SchoolId }), req.params, 'path');
+    const { schoolId } = parseOr400(RuleParams, req.params, 'path');
     requireSelfOrAdmin(actorOf(req), schoolId, `set another school's eligibility rule`, [
       'high_school',
     ]);
@@ -223,7 +220,7 @@ export function studentRoutes(app: FastifyInstance, deps: ProducerDeps) {
   });
 
   app.get('/v1/schools/:schoolId/eligibility-rule', async (req) => {
-    const { schoolId } = parseOr400(z.strictObject({ schoolId: SchoolId }), req.params, 'path');
+    const { schoolId } = parseOr400(RuleParams, req.params, 'path');
     requireSelfOrAdmin(actorOf(req), schoolId, `read another school's eligibility rule`);
     if (!(await getSchool(db, schoolId))) throw notFound(`School ${schoolId}`);
     return ruleOf(db, schoolId);

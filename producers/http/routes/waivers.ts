@@ -13,13 +13,13 @@ import { actorOf } from '../auth.ts';
 import { requireStateAdmin } from '../access.ts';
 import type { ProducerDeps } from '../../deps.ts';
 
-const RequestBody = z.strictObject({
+export const RequestBody = z.strictObject({
   schoolId: SchoolId.optional(),
   schoolYear: SchoolYear,
   reason: Text(2000),
 });
-const DecisionBody = z.strictObject({ decision: z.enum(['approved', 'denied']) });
-const WaiverParams = z.strictObject({
+export const DecisionBody = z.strictObject({ decision: z.enum(['approved', 'denied']) });
+export const WaiverParams = z.strictObject({
   waiverId: z.uuid('must be a waiver id as returned by POST /v1/waivers'),
 });
 
@@ -31,6 +31,12 @@ const view = (w: Selectable<WaiversTable>) => ({
   status: w.status,
   requestedAt: w.requested_at.toISOString(),
   decidedAt: w.decided_at ? w.decided_at.toISOString() : null,
+});
+
+export const WaiverListQuery = z.strictObject({
+  schoolYear: SchoolYear.optional(),
+  limit: Limit,
+  cursor: Cursor,
 });
 
 export function waiverRoutes(app: FastifyInstance, deps: ProducerDeps) {
@@ -127,11 +133,7 @@ export function waiverRoutes(app: FastifyInstance, deps: ProducerDeps) {
 
   app.get('/v1/waivers', async (req) => {
     const actor = actorOf(req);
-    const q = parseOr400(
-      z.strictObject({ schoolYear: SchoolYear.optional(), limit: Limit, cursor: Cursor }),
-      req.query,
-      'query',
-    );
+    const q = parseOr400(WaiverListQuery, req.query, 'query');
     if (actor.kind === 'ops' || (actor.kind === 'school' && actor.schoolKind !== 'ctc'))
       throw forbidden('list waivers');
     const after = decodeCursor(q.cursor, 2) as [string, string] | null;
