@@ -229,9 +229,12 @@ export function setupRoutes(app: FastifyInstance, deps: ProducerDeps) {
   app.get('/v1/students/:studentId', async (req) => {
     const actor = actorOf(req);
     const { studentId } = parseOr400(StudentParams, req.params, 'path');
+    // Only the home high school reads its students here (a center reads its rosters).
+    if (actor.kind === 'ops' || (actor.kind === 'school' && actor.schoolKind !== 'high_school')) {
+      throw forbidden('read students (the home high school or the state office does)');
+    }
     const s = await getStudent(db, studentId);
     // Another school's student and a student that does not exist answer the same.
-    requireSchoolOrAdmin(actor, 'read students');
     if (!s || (actor.kind === 'school' && s.home_school_id !== actor.schoolId))
       throw notFound(`Student ${studentId}`);
     return studentView(s);
