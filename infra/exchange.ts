@@ -9,6 +9,7 @@ import { createRedis } from '../shared/redis.ts';
 import { createEnqueuer, type Enqueuer } from '../producers/enqueue.ts';
 import type { ProducerDeps } from '../producers/deps.ts';
 import { startSweeper } from '../producers/sweeper.ts';
+import { startScheduler } from '../producers/scheduler.ts';
 import { startWorkers, type RunningWorkers } from '../workers/main.ts';
 import { buildServer } from './server.ts';
 
@@ -55,6 +56,10 @@ export async function startExchange(
 
   const workers = roles.includes('workers') ? await startWorkers({ config, db, clock, log }) : null;
   const sweeper = producer ? startSweeper(producer) : null;
+  const scheduler =
+    roles.includes('scheduler') && enqueuer
+      ? startScheduler({ config, db, log, queue: enqueuer.syncQueue })
+      : null;
 
   const app = await buildServer({
     db,
@@ -91,6 +96,7 @@ export async function startExchange(
         let forced = false;
         await step('http', () => app.close());
         await step('sweeper', async () => sweeper?.stop());
+        await step('scheduler', async () => scheduler?.stop());
         await step('workers', async () => {
           if (workers) forced = (await workers.close(config.KTS_SHUTDOWN_TIMEOUT_MS)).forced;
         });

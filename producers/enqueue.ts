@@ -4,6 +4,7 @@ import {
   EVENT_QUEUES,
   eventJobId,
   queueForEventType,
+  syncQueue,
   type EventJobData,
 } from '../shared/queues/index.ts';
 import { createRedis } from '../shared/redis.ts';
@@ -18,6 +19,9 @@ export interface Enqueuer {
   /** True when the job is in Redis; false when Redis could not take it (the sweeper will). */
   enqueue(ref: EventRef): Promise<boolean>;
   enqueueMany(refs: readonly EventRef[]): Promise<number>;
+  /** The nightly sync's queue: manual runs and the scheduler add to it. */
+  syncQueue: Queue;
+  /** Every queue, for the dashboard and metrics. */
   queues: Queue[];
   close(): Promise<void>;
 }
@@ -49,6 +53,13 @@ export function createEnqueuer(opts: { redisUrl: string; prefix: string; log: Lo
       return [q.name, { queue, jobName: q.jobName }] as const;
     }),
   );
+  const sync = new Queue(syncQueue.name, {
+    connection,
+    prefix: opts.prefix,
+    defaultJobOptions: syncQueue.defaultJobOptions,
+    streams: { events: { maxLen: 10_000 } },
+  });
+  sync.on('error', (err) => opts.log.warn({ err, queue: syncQueue.name }, 'queue error'));
   const target = (type: EventType) => queues.get(queueForEventType(type).name)!;
   const data = (r: EventRef): EventJobData => ({
     eventSeq: r.eventSeq,
@@ -57,7 +68,8 @@ export function createEnqueuer(opts: { redisUrl: string; prefix: string; log: Lo
   });
 
   return {
-    queues: [...queues.values()].map((q) => q.queue),
+    syncQueue: sync,
+    queues: [...[...queues.values()].map((q) => q.queue), sync],
     async enqueue(ref) {
       const { queue, jobName } = target(ref.type);
       try {
@@ -95,7 +107,7 @@ export function createEnqueuer(opts: { redisUrl: string; prefix: string; log: Lo
       return n;
     },
     async close() {
-      await Promise.all([...queues.values()].map((q) => q.queue.close()));
+      await Promise.all([...[...queues.values()].map((q) => q.queue.close()), sync.close()]);
       await connection.quit().catch(() => connection.disconnect());
     },
   };

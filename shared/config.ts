@@ -64,6 +64,16 @@ const EnvSchema = z.object({
   KTS_SWEEP_AFTER_MS: z.coerce.number().int().min(0).default(30_000),
   KTS_DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   KTS_MIGRATE_ON_START: bool.default(true),
+  /** Local time of the nightly unknown-attendance sync in each time zone in use. */
+  KTS_SYNC_AT: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time written HH:MM, like 01:30')
+    .default('01:30'),
+  /** Safety hold: a school's night is held when it would create more than max(MIN, FACTOR x usual) unknowns. */
+  KTS_SYNC_HOLD_MIN: z.coerce.number().int().min(0).default(500),
+  KTS_SYNC_HOLD_FACTOR: z.coerce.number().min(1).default(5),
+  /** How often the scheduler re-upserts the job schedulers (new time zones; Redis restarted empty). */
+  KTS_SCHEDULER_REFRESH_MS: z.coerce.number().int().min(1000).default(60_000),
 });
 
 export type Config = Readonly<Omit<z.infer<typeof EnvSchema>, 'KTS_ROLES'>> & {

@@ -1,26 +1,28 @@
-import { Worker, type Processor } from 'bullmq';
+import { Queue, Worker, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BACKOFF, backoffDelay, EVENT_QUEUES } from '../shared/queues/index.ts';
+import { ALL_QUEUE_NAMES, BACKOFF, backoffDelay, syncQueue } from '../shared/queues/index.ts';
 import { createRedis } from '../shared/redis.ts';
 import type { WorkerDeps } from './deps.ts';
 import { attendanceProcessor } from './attendance.processor.ts';
 import { enrollmentProcessor } from './enrollment.processor.ts';
 import { gradesProcessor } from './grades.processor.ts';
+import { syncProcessor } from './sync.processor.ts';
 
 type Registration = { queue: string; processor: Processor };
 
-export function registrations(deps: WorkerDeps): Registration[] {
+export function registrations(deps: WorkerDeps & { syncQueue: Queue }): Registration[] {
   return [
     { queue: 'enrollment', processor: enrollmentProcessor(deps) },
     { queue: 'attendance', processor: attendanceProcessor(deps) },
     { queue: 'grades', processor: gradesProcessor(deps) },
+    { queue: 'sync', processor: syncProcessor(deps) },
   ];
 }
 
 /** Refuse to boot when a queue has no processor or two (a job nobody consumes waits forever). */
 export function checkRegistrations(
   regs: readonly Registration[],
-  queues: readonly string[] = EVENT_QUEUES.map((q) => q.name),
+  queues: readonly string[] = ALL_QUEUE_NAMES,
 ) {
   for (const q of queues) {
     const n = regs.filter((r) => r.queue === q).length;
@@ -37,13 +39,20 @@ export interface RunningWorkers {
   close(deadlineMs: number): Promise<{ forced: boolean }>;
 }
 
-export async function startWorkers(
-  deps: WorkerDeps,
-  regs = registrations(deps),
-): Promise<RunningWorkers> {
-  checkRegistrations(regs);
+export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   const { config, log } = deps;
   const connections: Redis[] = [];
+  // The nightly job fans out onto its own queue, so the sync processor needs a producer of it.
+  const fanOut = createRedis(config.REDIS_URL, 'worker');
+  connections.push(fanOut);
+  const syncFanOut = new Queue(syncQueue.name, {
+    connection: fanOut,
+    prefix: config.KTS_QUEUE_PREFIX,
+    defaultJobOptions: syncQueue.defaultJobOptions,
+  });
+  syncFanOut.on('error', (err) => log.warn({ err }, 'sync queue error'));
+  const regs = registrations({ ...deps, syncQueue: syncFanOut });
+  checkRegistrations(regs);
   const workers = regs.map(({ queue, processor }) => {
     const connection = createRedis(config.REDIS_URL, 'worker');
     connections.push(connection);
@@ -89,6 +98,7 @@ export async function startWorkers(
         log.warn({ deadlineMs }, 'workers did not finish in time; forcing close');
         await Promise.all(workers.map((w) => w.close(true)));
       }
+      await syncFanOut.close();
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
       return { forced };
     },

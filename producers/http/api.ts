@@ -6,6 +6,7 @@ import { eventRoutes } from './routes/events.ts';
 import { readRoutes } from './routes/reads.ts';
 import { setupRoutes } from './routes/setup.ts';
 import { studentRoutes } from './routes/students.ts';
+import { syncRoutes } from './routes/sync.ts';
 import { waiverRoutes } from './routes/waivers.ts';
 
 /** Every /v1 route, behind bearer-token authentication. */
@@ -26,4 +27,5 @@ export async function apiPlugin(app: FastifyInstance, deps: ProducerDeps): Promi
   readRoutes(app, deps);
   studentRoutes(app, deps);
   waiverRoutes(app, deps);
+  syncRoutes(app, deps);
 }

@@ -8,6 +8,13 @@ import {
   StudentBody,
 } from '../../shared/schemas.ts';
 import * as R from './responses.ts';
+import {
+  RunListQuery,
+  RunParams,
+  SyncRunBody,
+  UnknownsParams,
+  UnknownsQuery,
+} from './routes/sync.ts';
 import { IdParams, ListQuery } from './routes/credentials.ts';
 import { EventParams, EventQuery, RejectionsQuery, SchoolPathParams } from './routes/events.ts';
 import { ReportParams, ReportQuery, RosterParams, RosterQuery } from './routes/reads.ts';
@@ -268,6 +275,50 @@ export const ROUTES: RouteDoc[] = [
     who: 'state_admin, a CTC',
     query: WaiverListQuery,
     ok: { status: 200, schema: R.WaiverList },
+  },
+  {
+    method: 'get',
+    path: '/v1/high-schools/:schoolId/unknowns',
+    summary: 'The worklist of synced unknowns, oldest first',
+    who: 'state_admin or that high school',
+    params: UnknownsParams,
+    query: UnknownsQuery,
+    ok: { status: 200, schema: R.UnknownsResponse },
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/sync-runs',
+    summary: 'Run the unknown-attendance sync now (or backfill a day)',
+    who: 'state_admin',
+    body: SyncRunBody,
+    ok: { status: 202, schema: R.SyncRunAccepted },
+    also: [422],
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/sync-runs/:runId',
+    summary: 'A sync run report, per school',
+    who: 'state_admin',
+    params: RunParams,
+    ok: { status: 200, schema: R.SyncRunResponse },
+    also: [404],
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/sync-runs',
+    summary: 'Sync runs, newest first',
+    who: 'state_admin',
+    query: RunListQuery,
+    ok: { status: 200, schema: R.SyncRunList },
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/sync-runs/:runId/release',
+    summary: 'Apply what a safety hold stopped',
+    who: 'state_admin',
+    params: RunParams,
+    ok: { status: 202, schema: R.SyncRunResponse },
+    also: [404, 409],
   },
 ];
 

@@ -264,3 +264,54 @@ export const WaiverResponse = z.strictObject({
 });
 
 export const WaiverList = z.strictObject({ waivers: z.array(WaiverResponse), nextCursor: Cursor });
+
+export const SyncRunAccepted = z.strictObject({ runId: z.string() });
+
+export const SyncRunResponse = z.strictObject({
+  runId: z.string(),
+  kind: z.enum(['scheduled', 'manual']),
+  status: z.enum(['running', 'completed', 'completed_with_errors', 'failed', 'held']),
+  date: LocalDate.nullable(),
+  createdAt: Instant,
+  schools: z.array(
+    z.strictObject({
+      highSchoolId: z.string(),
+      date: LocalDate,
+      status: z.enum([
+        'pending',
+        'running',
+        'completed',
+        'completed_with_errors',
+        'failed',
+        'held',
+        'skipped',
+      ]),
+      candidates: z.number().int(),
+      created: z.number().int(),
+      alreadyPresent: z.number().int(),
+      errors: z.number().int(),
+      detail: z.string().nullable(),
+    }),
+  ),
+});
+
+export const SyncRunList = z.strictObject({ runs: z.array(SyncRunResponse), nextCursor: Cursor });
+
+export const UnknownsResponse = z.strictObject({
+  rows: z.array(
+    z.strictObject({
+      studentId: z.string(),
+      date: LocalDate,
+      period: z.number().int(),
+      status: z.string().nullable(),
+      techSchoolId: z.string().nullable(),
+      ktsCourseNumber: z.string().nullable(),
+      syncedAt: Instant.nullable(),
+      resolved: z.boolean(),
+      excuse: z.enum(['unknown', 'excused', 'unexcused', 'exempt']),
+      code: z.string().nullable(),
+      techExcuse: z.enum(['excused', 'unexcused', 'exempt']).nullable(),
+    }),
+  ),
+  nextCursor: Cursor,
+});

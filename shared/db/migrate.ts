@@ -1,10 +1,12 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import * as m0001 from './migrations/0001_foundation.ts';
 import * as m0002 from './migrations/0002_grades_codings_rules.ts';
+import * as m0003 from './migrations/0003_sync_runs.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_grades_codings_rules': m0002,
+  '0003_sync_runs': m0003,
 };
 
 // One number for the whole exchange: every process that starts takes the same session lock.

@@ -209,6 +209,39 @@ export interface EligibilityRulesTable {
   updated_at: Timestamp;
 }
 
+export type SyncSchoolStatus =
+  'pending' | 'running' | 'completed' | 'completed_with_errors' | 'failed' | 'held' | 'skipped';
+
+export interface SyncRunsTable {
+  id: Generated<string>;
+  kind: 'scheduled' | 'manual';
+  schedule_key: string | null;
+  requested_date: string | null;
+  requested_school_id: string | null;
+  requested_by: string | null;
+  created_at: Timestamp;
+}
+
+export interface SyncRunSchoolsTable {
+  run_id: string;
+  high_school_id: string;
+  date: string;
+  status: SyncSchoolStatus;
+  candidates: Generated<number>;
+  created: Generated<number>;
+  already_present: Generated<number>;
+  errors: Generated<number>;
+  detail: string | null;
+  released: Generated<boolean>;
+  finished_at: Timestamp | null;
+}
+
+export interface SyncNightsTable {
+  high_school_id: string;
+  date: string;
+  run_id: string;
+}
+
 export interface DB {
   schools: SchoolsTable;
   calendars: CalendarsTable;
@@ -225,6 +258,9 @@ export interface DB {
   grades: GradesTable;
   hs_attendance: HsAttendanceTable;
   eligibility_rules: EligibilityRulesTable;
+  sync_runs: SyncRunsTable;
+  sync_run_schools: SyncRunSchoolsTable;
+  sync_nights: SyncNightsTable;
 }
 
 export type School = Selectable<SchoolsTable>;

@@ -1,0 +1,64 @@
+import type { Queue } from 'bullmq';
+import type { Config } from '../shared/config.ts';
+import type { Db } from '../shared/db/client.ts';
+import type { Logger } from '../shared/logger.ts';
+import { syncTimeZones } from '../shared/db/repos/sync.ts';
+import { cronAt, schedulerId, syncQueue } from '../shared/queues/sync.ts';
+
+export interface SchedulerDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+  queue: Queue;
+}
+
+/**
+ * Make the job schedulers match the time zones in use: one per zone of an opted-in high school,
+ * firing `nightly` at KTS_SYNC_AT local time. `upsertJobScheduler` is idempotent (BullMQ does the
+ * replace in one Lua script), so any number of scheduler processes may run this at once; the run
+ * key in Postgres, not the scheduler, is what makes a night run once.
+ */
+export async function reconcileSchedulers(deps: SchedulerDeps): Promise<string[]> {
+  const zones = await syncTimeZones(deps.db);
+  const pattern = cronAt(deps.config.KTS_SYNC_AT);
+  for (const tz of zones) {
+    await deps.queue.upsertJobScheduler(
+      schedulerId(tz),
+      { pattern, tz },
+      { name: syncQueue.jobs.nightly, data: { timezone: tz }, opts: syncQueue.defaultJobOptions },
+    );
+  }
+  const wanted = new Set(zones.map(schedulerId));
+  for (const s of await deps.queue.getJobSchedulers()) {
+    if (s.key.startsWith('nightly-sync-') && !wanted.has(s.key))
+      await deps.queue.removeJobScheduler(s.key);
+  }
+  return zones;
+}
+
+/** Reconcile at start and every KTS_SCHEDULER_REFRESH_MS: new zones, and Redis restarted empty. */
+export function startScheduler(deps: SchedulerDeps): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  let last = '';
+  const tick = () => {
+    running = reconcileSchedulers(deps)
+      .then((zones) => {
+        const now = zones.join(',');
+        if (now !== last)
+          deps.log.info({ zones, at: deps.config.KTS_SYNC_AT }, 'nightly sync schedulers in place');
+        last = now;
+      })
+      .catch((err: unknown) =>
+        deps.log.warn({ err }, 'could not reconcile job schedulers; will try again'),
+      );
+  };
+  const timer = setInterval(tick, deps.config.KTS_SCHEDULER_REFRESH_MS);
+  timer.unref();
+  tick();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
