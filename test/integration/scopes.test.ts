@@ -46,9 +46,9 @@ const EXPECT: Record<string, Expectation> = {
   'PUT /v1/schools/:schoolId/calendars/:schoolYear': { hs1: 200, hs2: 403, atc: 403, ctc: 403, admin: 200, ops: 403, none: 401, revoked: 401 },
   'PUT /v1/tech-centers/:schoolId/sections/:schoolYear/:ktsCourseNumber': { hs1: 403, hs2: 403, atc: 200, ctc: 403, admin: 200, ops: 403, none: 401, revoked: 401 },
   'GET /v1/catalog/:schoolYear':         { hs1: 200, hs2: 200, atc: 200, ctc: 200, admin: 200, ops: 403, none: 401, revoked: 401 },
-  // PUT of HS1's student with homeSchoolId HS1: another high school writing for HS1 is 403
-  // (the 409 exception, a high school claiming the student, is tested below).
-  'PUT /v1/students/:studentId':         { hs1: 200, hs2: 403, atc: 403, ctc: 403, admin: 200, ops: 403, none: 401, revoked: 401 },
+  // PUT of HS1's student: api.md's one exception to "never tell" - a high school's PUT of a
+  // student homed at another school is 409 (moving students is the state office's PUT).
+  'PUT /v1/students/:studentId':         { hs1: 200, hs2: 409, atc: 403, ctc: 403, admin: 200, ops: 403, none: 401, revoked: 401 },
   // Student reads: another high school gets the answer for a student that does not exist (404);
   // a tech center is the wrong role for the route (403).
   'GET /v1/students/:studentId':         { hs1: 200, hs2: 404, atc: 403, ctc: 403, admin: 200, ops: 403, none: 401, revoked: 401 },

@@ -166,8 +166,6 @@ export function setupRoutes(app: FastifyInstance, deps: ProducerDeps) {
       throw forbidden('register students (the home high school or the state office does)');
     }
     const b = parseOr400(StudentBody, req.body, 'request body');
-    if (actor.kind === 'school' && b.homeSchoolId !== actor.schoolId)
-      throw forbidden(`register students of another school (${b.homeSchoolId})`);
     const home = await getSchool(db, b.homeSchoolId);
     if (!home || home.kind !== 'high_school') {
       throw new ApiError(
@@ -189,6 +187,9 @@ export function setupRoutes(app: FastifyInstance, deps: ProducerDeps) {
           'conflict',
           `Student ${studentId} is homed at another high school; the state office moves students between high schools.`,
         );
+      }
+      if (actor.kind === 'school' && b.homeSchoolId !== actor.schoolId) {
+        throw forbidden(`register students of another school (${b.homeSchoolId})`);
       }
       const after = await upsertStudent(trx, { id: studentId, ...b }, now);
       if (
