@@ -50,9 +50,12 @@ export async function startExchange(
   const enqueuer = needsQueues
     ? createEnqueuer({ redisUrl: config.REDIS_URL, prefix: config.KTS_QUEUE_PREFIX, log })
     : null;
-  const producer: ProducerDeps | null = enqueuer ? { config, db, clock, log, enqueuer } : null;
+  // One fail-fast connection for readiness checks and the rate limiter's counters.
   const probe: Redis = createRedis(config.REDIS_URL, 'producer');
   probe.on('error', () => {});
+  const producer: ProducerDeps | null = enqueuer
+    ? { config, db, clock, log, enqueuer, redis: probe }
+    : null;
 
   const workers = roles.includes('workers') ? await startWorkers({ config, db, clock, log }) : null;
   const sweeper = producer ? startSweeper(producer) : null;

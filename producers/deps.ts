@@ -2,6 +2,7 @@ import type { Clock } from '../shared/clock.ts';
 import type { Config } from '../shared/config.ts';
 import type { Db } from '../shared/db/client.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { Redis } from 'ioredis';
 import type { Enqueuer } from './enqueue.ts';
 
 export interface ProducerDeps {
@@ -10,4 +11,6 @@ export interface ProducerDeps {
   clock: Clock;
   log: Logger;
   enqueuer: Enqueuer;
+  /** Shared counters (the per-credential rate limit); null runs them in process memory. */
+  redis?: Redis | null;
 }

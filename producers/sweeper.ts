@@ -1,6 +1,7 @@
 import { pendingEvents } from '../shared/db/repos/events.ts';
 import type { EventType } from '../shared/events.ts';
 import type { ProducerDeps } from './deps.ts';
+import { enqueueRunSchools } from '../shared/sync-plan.ts';
 
 /**
  * Redis is the work queue, Postgres the record of what arrived. The sweeper enqueues again every
@@ -29,11 +30,32 @@ export async function sweepOnce(deps: ProducerDeps, batch = 1000): Promise<numbe
   return total;
 }
 
+/** Sync runs whose schools are still waiting (their jobs lost with Redis, say) are enqueued again. */
+export async function sweepSyncRuns(deps: ProducerDeps): Promise<number> {
+  const before = new Date(deps.clock.now().getTime() - deps.config.KTS_SWEEP_AFTER_MS);
+  const runs = await deps.db
+    .selectFrom('sync_run_schools as s')
+    .innerJoin('sync_runs as r', 'r.id', 's.run_id')
+    .select('s.run_id')
+    .distinct()
+    .where('s.status', '=', 'pending')
+    .where('r.created_at', '<', before)
+    .limit(100)
+    .execute();
+  let n = 0;
+  const plan = { db: deps.db, clock: deps.clock, log: deps.log, queue: deps.enqueuer.syncQueue };
+  for (const r of runs) n += await enqueueRunSchools(plan, r.run_id);
+  return n;
+}
+
 export function startSweeper(deps: ProducerDeps): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const tick = () => {
-    running = sweepOnce(deps)
-      .then((n) => n > 0 && deps.log.info({ enqueued: n }, 'sweeper enqueued pending events'))
+    running = Promise.all([sweepOnce(deps), sweepSyncRuns(deps)])
+      .then(([events, schools]) => {
+        if (events + schools > 0)
+          deps.log.info({ events, syncSchools: schools }, 'sweeper enqueued pending work');
+      })
       .catch((err: unknown) => deps.log.warn({ err }, 'sweep failed; will try again'));
   };
   const timer = setInterval(tick, deps.config.KTS_SWEEP_INTERVAL_MS);

@@ -64,6 +64,12 @@ const EnvSchema = z.object({
   KTS_SWEEP_AFTER_MS: z.coerce.number().int().min(0).default(30_000),
   KTS_DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   KTS_MIGRATE_ON_START: bool.default(true),
+  /**
+   * Requests per credential per window (all API processes together). The default, 3000 per 10 s,
+   * sustains 300 requests/s with room for a center posting a whole morning at once.
+   */
+  KTS_RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(3000),
+  KTS_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).default(10_000),
   /** Local time of the nightly unknown-attendance sync in each time zone in use. */
   KTS_SYNC_AT: z
     .string()
