@@ -1,0 +1,743 @@
+/**
+ * `npm run demo [-- --once]`: a sample county driven through the real HTTP API.
+ *
+ * It starts the whole exchange in this process (api, workers, scheduler), seeds two high schools,
+ * an ATC and a CTC with calendars, sections, students and schedules, sends one school day of
+ * attendance from the centers (plus a few deliberately bad records), waits for the workers, and
+ * prints each high school's real-time report and each center's rejections. Without `--once` it
+ * then keeps serving so the dashboard and API can be explored.
+ *
+ * Everything goes over HTTP with bearer tokens, exactly as a SIS integration would: the demo is
+ * also a smoke test of the contract in /work/shared/api.md, so it must not reach into the database.
+ */
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { ConfigError, loadConfig, type Config } from '../shared/config.ts';
+import { createLogger } from '../shared/logger.ts';
+import { startExchange, type Exchange } from './exchange.ts';
+
+// ------------------------------------------------------------------------------------ settings
+
+/**
+ * Defaults applied to the environment before loadConfig, so the demo runs with no set-up beyond
+ * `npm run services`. The fixed admin token is fine here: the demo database is throw-away.
+ */
+const DEMO_ENV: Record<string, string> = {
+  KTS_ADMIN_TOKEN: 'demo-state-office-token-0123456789',
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/kts_demo',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  KTS_QUEUE_PREFIX: 'kts-demo',
+  PORT: '3000',
+  // Local only: a demo with a well-known admin token must not listen on every interface.
+  HOST: '127.0.0.1',
+  // A Wednesday: "yesterday" (Jan 19) is a school day and Monday Jan 18 is MLK day, a day off.
+  KTS_NOW: '2027-01-20T14:30:00-05:00',
+  // Quiet logs so the printed report stays readable.
+  LOG_LEVEL: 'warn',
+  KTS_ROLES: 'api,workers,scheduler',
+};
+
+const YEAR = '2026-2027';
+const DAY = '2027-01-19';
+const HOLIDAY = '2027-01-18';
+const FUTURE = '2027-01-21';
+const SEMESTER_START = '2027-01-04';
+const STUDENTS_PER_HS = 100;
+const REPORT_ROWS = 15;
+
+const AM = [1, 2, 3];
+const PM = [5, 6, 7];
+
+interface SchoolSeed {
+  id: string;
+  name: string;
+  kind: 'high_school' | 'atc' | 'ctc';
+  attendanceSync?: boolean;
+}
+
+const SCHOOLS: SchoolSeed[] = [
+  { id: 'HS1', name: 'Bourbon County High', kind: 'high_school', attendanceSync: true },
+  { id: 'HS2', name: 'Harrison County High', kind: 'high_school' },
+  { id: 'ATC1', name: 'Bourbon County Area Technology Center', kind: 'atc' },
+  { id: 'CTC1', name: 'Paris Career and Technical Center', kind: 'ctc' },
+];
+const HIGH_SCHOOLS = SCHOOLS.filter((s) => s.kind === 'high_school');
+const CENTERS = SCHOOLS.filter((s) => s.kind !== 'high_school');
+
+interface SectionSeed {
+  center: string;
+  kts: string;
+  courseCode: string;
+  title: string;
+  credits: number;
+  term: 'year' | 'S1' | 'S2';
+  hsPeriods: number[];
+}
+
+/** Morning and afternoon blocks: a student leaves the high school for three periods. */
+const section = (
+  center: string,
+  kts: string,
+  courseCode: string,
+  title: string,
+  credits: number,
+  term: SectionSeed['term'],
+  hsPeriods: number[],
+): SectionSeed => ({ center, kts, courseCode, title, credits, term, hsPeriods });
+
+const SECTIONS: SectionSeed[] = [
+  section('ATC1', 'ATC1-WLD-101-AM', '480101', 'Welding I', 1, 'year', AM),
+  section('ATC1', 'ATC1-WLD-101-PM', '480101', 'Welding I', 1, 'year', PM),
+  section('ATC1', 'ATC1-NUR-201-AM', '170101', 'Nurse Aide', 1, 'S2', AM),
+  section('ATC1', 'ATC1-ELE-110-PM', '460302', 'Electrical Wiring I', 1, 'year', PM),
+  section('CTC1', 'CTC1-AUT-301-AM', '470604', 'Auto Technology', 2, 'year', AM),
+  section('CTC1', 'CTC1-CAR-150-PM', '460201', 'Carpentry I', 1, 'S2', PM),
+];
+
+/** Thanksgiving, winter break (weekdays) and MLK day; weekends are never instructional anyway. */
+const NON_INSTRUCTIONAL_DAYS = [
+  '2026-11-26',
+  '2026-11-27',
+  ...weekdaysBetween('2026-12-21', '2027-01-01'),
+  HOLIDAY,
+];
+
+// Small lists: the names only need to look real on a center's roster, never in this output.
+const FIRST_NAMES = 'Ava Caleb Emma Isaiah Harper Landon Mia Owen Lily Wyatt Zoe Eli'.split(' ');
+const LAST_NAMES = 'Adams Bishop Collins Dunn Estes Fields Gibson Hays Irvin Jett Kidd'.split(' ');
+
+// -------------------------------------------------------------------------------------- helpers
+
+function weekdaysBetween(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let d = new Date(`${from}T12:00:00Z`); d <= new Date(`${to}T12:00:00Z`);) {
+    const dow = d.getUTCDay();
+    if (dow !== 0 && dow !== 6) days.push(d.toISOString().slice(0, 10));
+    d = new Date(d.getTime() + 86_400_000);
+  }
+  return days;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight: fast, without flooding the pool. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>) {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class DemoError extends Error {
+  override name = 'DemoError';
+}
+
+const SERVICES_HINT = 'Start Postgres and Redis with `npm run services`, then run the demo again.';
+
+// ----------------------------------------------------------------------- clean slate and start
+
+/** Applies the demo defaults for anything the caller left unset (empty counts as unset). */
+function demoConfig(): Config {
+  for (const [k, v] of Object.entries(DEMO_ENV)) if (!process.env[k]) process.env[k] = v;
+  return loadConfig();
+}
+
+/**
+ * The demo drops and recreates its database and Redis keys on every run. That is only safe on
+ * things it owns, so anything not named like a demo is refused rather than wiped.
+ */
+function assertDemoOwned(config: Config): string {
+  const dbName = decodeURIComponent(new URL(config.DATABASE_URL).pathname.slice(1));
+  if (!/demo/i.test(dbName))
+    throw new DemoError(
+      `DATABASE_URL names database "${dbName}"; the demo drops and recreates its database, so it only uses one whose name contains "demo" (default kts_demo).`,
+    );
+  if (!/demo/i.test(config.KTS_QUEUE_PREFIX))
+    throw new DemoError(
+      `KTS_QUEUE_PREFIX is "${config.KTS_QUEUE_PREFIX}"; the demo deletes its queue keys on start, so the prefix must contain "demo" (default kts-demo).`,
+    );
+  return dbName;
+}
+
+/** DROP ... WITH (FORCE) then CREATE, through the server's maintenance database `postgres`. */
+async function resetDatabase(databaseUrl: string, dbName: string) {
+  const maint = new URL(databaseUrl);
+  maint.pathname = '/postgres';
+  const client = new pg.Client({
+    connectionString: maint.toString(),
+    connectionTimeoutMillis: 5000,
+  });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new DemoError(
+      `cannot reach PostgreSQL at ${maint.host} (${errText(err)}). ${SERVICES_HINT}`,
+    );
+  }
+  try {
+    const ident = `"${dbName.replaceAll('"', '""')}"`;
+    await client.query(`DROP DATABASE IF EXISTS ${ident} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${ident}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** SCAN+DEL of this demo's own prefix only: the Redis server may be shared, so never FLUSHALL. */
+async function resetRedisPrefix(redisUrl: string, prefix: string): Promise<number> {
+  const redis = new Redis(redisUrl, {
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  // ioredis rejects connect() with a bare "Connection is closed"; the cause comes as an event.
+  let cause: unknown = null;
+  redis.on('error', (err) => (cause ??= err));
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new DemoError(
+      `cannot reach Redis at ${redisUrl} (${errText(cause ?? err)}). ${SERVICES_HINT}`,
+    );
+  }
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length > 0) deleted += await redis.del(...keys);
+      cursor = nextCursor;
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+  return deleted;
+}
+
+/** The configured port if it is free, else 0 (the OS picks one) so a busy 3000 is no failure. */
+async function choosePort(host: string, port: number): Promise<number> {
+  if (port === 0) return 0;
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(0));
+    probe.listen({ port, host }, () => probe.close(() => resolve(port)));
+  });
+}
+
+function errText(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return errText(err.errors[0]);
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+// ------------------------------------------------------------------------------- HTTP client
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** A thin fetch wrapper: every call names its token, as every SIS hook would. */
+function apiClient(base: string) {
+  async function call(method: string, path: string, token: string, body?: unknown): Promise<Reply> {
+    const res = await fetch(base + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+  /** Like `call`, but anything other than the expected status stops the demo with the error. */
+  async function expect(
+    status: number,
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+  ): Promise<Record<string, unknown>> {
+    const r = await call(method, path, token, body);
+    if (r.status !== status)
+      throw new DemoError(
+        `${method} ${path} answered ${r.status} (expected ${status}): ${JSON.stringify(r.body)}`,
+      );
+    return r.body;
+  }
+  return { call, expect };
+}
+type Api = ReturnType<typeof apiClient>;
+
+// ------------------------------------------------------------------------------------- seeding
+
+interface Student {
+  id: string;
+  home: string;
+  section: SectionSeed;
+}
+
+type DemoEvent = { eventId: string; type: string } & Record<string, unknown>;
+
+interface Sent {
+  schoolId: string;
+  eventId: string;
+  type: string;
+}
+
+/** What the demo posted, so it can wait for each event and count the outcomes. */
+class EventLog {
+  readonly sent: Sent[] = [];
+  constructor(
+    private readonly api: Api,
+    private readonly tokens: Record<string, string>,
+  ) {}
+
+  async post(schoolId: string, event: DemoEvent): Promise<Reply> {
+    const r = await this.api.call('POST', '/v1/events', this.tokens[schoolId]!, event);
+    if (r.status === 202) this.sent.push({ schoolId, eventId: event.eventId, type: event.type });
+    return r;
+  }
+
+  async postOk(schoolId: string, event: DemoEvent) {
+    const r = await this.post(schoolId, event);
+    if (r.status !== 202)
+      throw new DemoError(`event ${event.eventId} answered ${r.status}: ${JSON.stringify(r.body)}`);
+  }
+}
+
+/** Deterministic 10-digit SSIDs: 21xxxxxxxx for HS1, 22xxxxxxxx for HS2. */
+const ssid = (hsIndex: number, n: number) => String(2_100_000_000 + hsIndex * 100_000_000 + n);
+
+function makeStudents(): Student[] {
+  return HIGH_SCHOOLS.flatMap((hs, h) =>
+    Array.from({ length: STUDENTS_PER_HS }, (_, i) => ({
+      id: ssid(h, i + 1),
+      home: hs.id,
+      // Offset by school so both high schools send students to every section.
+      section: SECTIONS[(i + h) % SECTIONS.length]!,
+    })),
+  );
+}
+
+async function seedSchools(api: Api, admin: string): Promise<Record<string, string>> {
+  for (const { id, ...body } of SCHOOLS) {
+    await api.expect(200, 'PUT', `/v1/schools/${id}`, admin, {
+      ...body,
+      districtId: 'D-017',
+      timezone: 'America/New_York',
+    });
+  }
+  // One credential per school: from here on each school acts with its own token.
+  const tokens: Record<string, string> = {};
+  for (const s of SCHOOLS) {
+    const c = await api.expect(201, 'POST', '/v1/credentials', admin, {
+      schoolId: s.id,
+      label: 'demo SIS hook',
+    });
+    tokens[s.id] = String(c.token);
+  }
+  for (const s of SCHOOLS) {
+    await api.expect(200, 'PUT', `/v1/schools/${s.id}/calendars/${YEAR}`, tokens[s.id]!, {
+      firstDay: '2026-08-12',
+      lastDay: '2027-05-28',
+      nonInstructionalDays: NON_INSTRUCTIONAL_DAYS,
+      periods: [1, 2, 3, 4, 5, 6, 7].map((p) => ({
+        period: p,
+        start: `${String(7 + p).padStart(2, '0')}:00`,
+        end: `${String(7 + p).padStart(2, '0')}:50`,
+      })),
+    });
+  }
+  for (const { center, kts, hsPeriods: _hsPeriods, ...body } of SECTIONS) {
+    await api.expect(
+      200,
+      'PUT',
+      `/v1/tech-centers/${center}/sections/${YEAR}/${kts}`,
+      tokens[center]!,
+      body,
+    );
+  }
+  return tokens;
+}
+
+async function seedStudents(api: Api, tokens: Record<string, string>, students: Student[]) {
+  await mapLimit(students, 16, (s) => {
+    const n = Number(s.id.slice(-3));
+    return api.expect(200, 'PUT', `/v1/students/${s.id}`, tokens[s.home]!, {
+      homeSchoolId: s.home,
+      firstName: FIRST_NAMES[n % FIRST_NAMES.length],
+      lastName: LAST_NAMES[(n * 7) % LAST_NAMES.length],
+      gradeLevel: 10 + (n % 3),
+    });
+  });
+}
+
+/** Each high school schedules its students from the start of the spring semester. */
+async function scheduleStudents(events: EventLog, students: Student[]) {
+  await mapLimit(students, 16, (s) =>
+    events.postOk(s.home, {
+      type: 'enrollment-changed',
+      eventId: `enr-${s.id}-add`,
+      occurredAt: '2027-01-04T07:45:00-05:00',
+      schoolYear: YEAR,
+      studentId: s.id,
+      ktsCourseNumber: s.section.kts,
+      action: 'add',
+      effectiveDate: SEMESTER_START,
+      hsPeriods: s.section.hsPeriods,
+    }),
+  );
+}
+
+/** Two students leave their tech course on Friday Jan 15: off the roster from that day. */
+async function dropSome(events: EventLog, students: Student[]): Promise<Student[]> {
+  const dropped = [students[6]!, students[STUDENTS_PER_HS + 9]!];
+  for (const s of dropped) {
+    await events.postOk(s.home, {
+      type: 'enrollment-changed',
+      eventId: `enr-${s.id}-drop`,
+      occurredAt: '2027-01-14T15:10:00-05:00',
+      schoolYear: YEAR,
+      studentId: s.id,
+      ktsCourseNumber: s.section.kts,
+      action: 'drop',
+      effectiveDate: '2027-01-15',
+      hsPeriods: [],
+    });
+  }
+  return dropped;
+}
+
+// ---------------------------------------------------------------------------------- attendance
+
+type AttendanceRecord = {
+  studentId: string;
+  status: 'present' | 'absent' | 'tardy' | 'early_release';
+  excuse?: 'unknown' | 'excused';
+  code?: string;
+  minutesAbsent?: number;
+};
+
+/** A plausible day: mostly present, some absent or tardy not yet coded, a few excused. */
+function recordFor(studentId: string): AttendanceRecord {
+  const n = Number(studentId.slice(-3));
+  if (n % 11 === 3) return { studentId, status: 'absent', excuse: 'unknown' };
+  if (n % 13 === 5) return { studentId, status: 'tardy', excuse: 'unknown', minutesAbsent: 12 };
+  if (n % 17 === 8) return { studentId, status: 'absent', excuse: 'excused', code: 'MED' };
+  if (n % 23 === 2) return { studentId, status: 'early_release', excuse: 'excused', code: 'PAR' };
+  return { studentId, status: 'present' };
+}
+
+function attendanceEvent(kts: string, date: string, records: AttendanceRecord[], eventId?: string) {
+  return {
+    type: 'attendance-entered',
+    eventId: eventId ?? `att-${kts}-${date}`,
+    occurredAt: `${date}T09:10:00-05:00`,
+    ktsCourseNumber: kts,
+    date,
+    records,
+  };
+}
+
+async function rosterOn(api: Api, token: string, sec: SectionSeed, date: string) {
+  const body = await api.expect(
+    200,
+    'GET',
+    `/v1/tech-centers/${sec.center}/rosters/${YEAR}/${sec.kts}?asOf=${date}`,
+    token,
+  );
+  // Names come back too (the teacher needs them); the demo keeps only the ids.
+  return (body.students as { studentId: string }[]).map((s) => s.studentId).sort();
+}
+
+/**
+ * One event per section for the day, from the section's center. The first section also carries
+ * two bad records: a student dropped last week (a span exists, outside it) and one never scheduled.
+ */
+async function sendSchoolDay(
+  api: Api,
+  events: EventLog,
+  tokens: Record<string, string>,
+  dropped: Student[],
+  students: Student[],
+) {
+  for (const [i, sec] of SECTIONS.entries()) {
+    const ids = await rosterOn(api, tokens[sec.center]!, sec, DAY);
+    const records = ids.map(recordFor);
+    if (i === 0) {
+      const droppedHere = dropped.find((s) => s.section.kts === sec.kts);
+      const stranger = students.find((s) => s.section.center !== sec.center)!;
+      if (droppedHere) records.push({ studentId: droppedHere.id, status: 'present' });
+      records.push({ studentId: stranger.id, status: 'present' });
+    }
+    await events.postOk(sec.center, attendanceEvent(sec.kts, DAY, records));
+  }
+}
+
+/** Whole events the workers must reject: wrong days and a section nobody published. */
+async function sendBadEvents(api: Api, events: EventLog, tokens: Record<string, string>) {
+  const sec = SECTIONS[4]!; // a CTC section, so both centers have rejections to show
+  const ids = (await rosterOn(api, tokens[sec.center]!, sec, DAY)).slice(0, 2);
+  const present = ids.map((studentId) => ({ studentId, status: 'present' as const }));
+  await events.postOk(sec.center, attendanceEvent(sec.kts, FUTURE, present));
+  await events.postOk(sec.center, attendanceEvent(sec.kts, HOLIDAY, present));
+  await events.postOk('ATC1', attendanceEvent('ATC1-XYZ-999', DAY, present));
+}
+
+/** Same eventId and body again is 200 with the stored event; a different body is 409. */
+async function showIdempotency(api: Api, events: EventLog, tokens: Record<string, string>) {
+  const sec = SECTIONS[1]!;
+  const ids = await rosterOn(api, tokens[sec.center]!, sec, DAY);
+  const original = attendanceEvent(sec.kts, DAY, ids.map(recordFor));
+  const again = await events.post(sec.center, original);
+  const changed = attendanceEvent(
+    sec.kts,
+    DAY,
+    ids.map((studentId) => ({ studentId, status: 'absent', excuse: 'unknown' })),
+  );
+  const conflict = await events.post(sec.center, changed);
+  return { eventId: original.eventId, again, conflict };
+}
+
+// ------------------------------------------------------------------------------------ waiting
+
+type Outcome = 'applied' | 'partially_applied' | 'rejected';
+
+/** Polls every event until a worker has settled it; a stuck queue is a failure, not a hang. */
+async function waitForAll(
+  api: Api,
+  events: EventLog,
+  tokens: Record<string, string>,
+  timeoutMs = 60_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  const outcomes: Record<Outcome, number> = { applied: 0, partially_applied: 0, rejected: 0 };
+  await mapLimit(events.sent, 16, async (e) => {
+    for (;;) {
+      const r = await api.expect(200, 'GET', `/v1/events/${e.eventId}`, tokens[e.schoolId]!);
+      if (r.status !== 'pending') {
+        outcomes[r.status as Outcome] += 1;
+        return;
+      }
+      if (Date.now() > deadline)
+        throw new DemoError(
+          `event ${e.eventId} from ${e.schoolId} still pending after ${timeoutMs} ms; are the workers running?`,
+        );
+      await sleep(100);
+    }
+  });
+  return outcomes;
+}
+
+// ----------------------------------------------------------------------------------- printing
+
+interface ReportRow {
+  studentId: string;
+  techSchoolId: string;
+  ktsCourseNumber: string;
+  hsPeriods: number[];
+  status: string;
+  excuse: string | null;
+  code: string | null;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    '  ' +
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function countBy<T>(items: T[], key: (t: T) => string): string {
+  const counts = new Map<string, number>();
+  for (const it of items) counts.set(key(it), (counts.get(key(it)) ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+}
+
+async function printReports(api: Api, tokens: Record<string, string>) {
+  for (const hs of HIGH_SCHOOLS) {
+    const body = await api.expect(
+      200,
+      'GET',
+      `/v1/high-schools/${hs.id}/attendance?date=${DAY}`,
+      tokens[hs.id]!,
+    );
+    const rows = body.rows as ReportRow[];
+    const sync = hs.attendanceSync ? 'nightly sync on' : 'nightly sync off';
+    console.log(`\n== ${hs.id} ${hs.name} (${sync}): tech-center attendance for ${DAY}`);
+    console.log(
+      table(
+        ['student', 'center', 'section', 'periods', 'status', 'excuse', 'code'],
+        rows
+          .slice(0, REPORT_ROWS)
+          .map((r) => [
+            r.studentId,
+            r.techSchoolId,
+            r.ktsCourseNumber,
+            r.hsPeriods.join(','),
+            r.status,
+            r.excuse ?? '-',
+            r.code ?? '-',
+          ]),
+      ),
+    );
+    if (rows.length > REPORT_ROWS) console.log(`  ... ${rows.length - REPORT_ROWS} more rows`);
+    console.log(`  ${rows.length} rows: ${countBy(rows, (r) => r.status)}`);
+    console.log(`  by center: ${countBy(rows, (r) => r.techSchoolId)}`);
+  }
+}
+
+async function printRejections(api: Api, tokens: Record<string, string>): Promise<number> {
+  let total = 0;
+  for (const c of CENTERS) {
+    const body = await api.expect(200, 'GET', `/v1/schools/${c.id}/rejections`, tokens[c.id]!);
+    const rejections = body.rejections as {
+      eventId: string;
+      recordIndex: number;
+      studentId: string | null;
+      code: string;
+      message: string;
+    }[];
+    total += rejections.length;
+    console.log(`\n== ${c.id} ${c.name}: ${rejections.length} rejected records`);
+    for (const r of rejections)
+      console.log(
+        `  ${r.code.padEnd(21)} ${r.eventId} #${r.recordIndex} ${r.studentId ?? '-'}: ${r.message}`,
+      );
+  }
+  return total;
+}
+
+// --------------------------------------------------------------------------------------- main
+
+async function runScenario(api: Api, admin: string) {
+  const tokens = await seedSchools(api, admin);
+  const students = makeStudents();
+  await seedStudents(api, tokens, students);
+  const events = new EventLog(api, tokens);
+  await scheduleStudents(events, students);
+  const dropped = await dropSome(events, students);
+  // The roster must reflect every schedule change before a center reads it to take attendance.
+  await waitForAll(api, events, tokens);
+
+  await sendSchoolDay(api, events, tokens, dropped, students);
+  await sendBadEvents(api, events, tokens);
+  const idem = await showIdempotency(api, events, tokens);
+  const outcomes = await waitForAll(api, events, tokens);
+  return { tokens, students, events, outcomes, idem };
+}
+
+async function main() {
+  const once = process.argv.includes('--once');
+  const started = Date.now();
+  const config = demoConfig();
+  const dbName = assertDemoOwned(config);
+  await resetDatabase(config.DATABASE_URL, dbName);
+  const deletedKeys = await resetRedisPrefix(config.REDIS_URL, config.KTS_QUEUE_PREFIX);
+
+  const log = createLogger(config.LOG_LEVEL);
+  const port = await choosePort(config.HOST, config.PORT);
+  const exchange = await startExchange({ ...config, PORT: port }, log);
+  const actualPort = (exchange.app.server.address() as AddressInfo).port;
+  const base = `http://127.0.0.1:${actualPort}`;
+  const ready = Date.now();
+
+  console.log(
+    `KSIS-KTS exchange demo: database ${dbName} recreated, ${deletedKeys} Redis keys under ${config.KTS_QUEUE_PREFIX}:* removed`,
+  );
+  if (port !== config.PORT) console.log(`port ${config.PORT} is busy; listening on ${actualPort}`);
+  console.log(`clock starts at ${config.KTS_NOW ?? 'the real time'}; report day ${DAY}`);
+  console.log(`admin token: ${config.KTS_ADMIN_TOKEN}`);
+
+  const api = apiClient(base);
+  let result;
+  try {
+    result = await runScenario(api, config.KTS_ADMIN_TOKEN);
+    await printReports(api, result.tokens);
+    const rejected = await printRejections(api, result.tokens);
+    printSummary(result, rejected, ready - started, Date.now() - ready);
+  } catch (err) {
+    await exchange.close();
+    throw err;
+  }
+
+  if (once) {
+    const { forced } = await exchange.close();
+    process.exit(forced ? 1 : 0);
+  }
+  serve(exchange, base, config.KTS_ADMIN_TOKEN);
+}
+
+function printSummary(
+  r: Awaited<ReturnType<typeof runScenario>>,
+  rejectedRecords: number,
+  startMs: number,
+  runMs: number,
+) {
+  console.log('\n== Summary');
+  console.log(
+    `  schools ${SCHOOLS.length}, sections ${SECTIONS.length}, students ${r.students.length}`,
+  );
+  console.log(`  events sent ${r.events.sent.length} (${countBy(r.events.sent, (e) => e.type)})`);
+  console.log(
+    `  applied ${r.outcomes.applied}, partially applied ${r.outcomes.partially_applied}, rejected ${r.outcomes.rejected}; rejected records ${rejectedRecords}`,
+  );
+  const conflict = (r.idem.conflict.body.error as { code?: string } | undefined)?.code ?? '?';
+  console.log(
+    `  idempotency: ${r.idem.eventId} sent again -> ${r.idem.again.status} (status ${String(r.idem.again.body.status)}); same id, different body -> ${r.idem.conflict.status} ${conflict}`,
+  );
+  console.log(
+    `  elapsed: ${startMs + runMs} ms (reset, migrate and listen ${startMs} ms; seeding, events and reads ${runMs} ms)`,
+  );
+}
+
+/** Keeps the exchange up for exploring; a signal closes it in order, a second one exits at once. */
+function serve(exchange: Exchange, base: string, adminToken: string) {
+  console.log('\nThe exchange keeps running (Ctrl-C to stop):');
+  console.log(`  API base URL: ${base}/v1`);
+  console.log(`  dashboard:    ${base}/ops/queues   (any username, password = the admin token)`);
+  console.log(`  admin token:  ${adminToken}`);
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) process.exit(130);
+    exchange
+      .close()
+      .then(({ forced }) => process.exit(forced ? 1 : 0))
+      .catch((err: unknown) => {
+        console.error(`demo: shutdown failed: ${errText(err)}`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof DemoError) {
+    console.error(`demo: ${err.message}`);
+  } else {
+    const msg = errText(err);
+    const hint = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|connect/i.test(msg) ? ` ${SERVICES_HINT}` : '';
+    console.error(`demo: failed: ${msg}.${hint}`);
+  }
+  process.exit(1);
+});
