@@ -103,6 +103,8 @@ export interface TestExchange {
 /** The whole exchange in-process on a fresh database and queue prefix: API, workers, sweeper. */
 export async function startTestExchange(
   opts: {
+    /** Listen on a real port (PORT 0: a free one) instead of inject-only. */
+    listen?: boolean;
     env?: Record<string, string>;
     clock?: Clock;
     database?: { url: string; drop: () => Promise<void> };
@@ -112,7 +114,10 @@ export async function startTestExchange(
   const prefix = `kts-test-${rand()}`;
   const config = loadConfig(testEnv(database.url, prefix, opts.env));
   const log = createLogger(config.LOG_LEVEL);
-  const exchange = await startExchange(config, log, { clock: opts.clock, listen: false });
+  const exchange = await startExchange(config, log, {
+    clock: opts.clock,
+    listen: opts.listen ?? false,
+  });
   const db = createDb({ connectionString: database.url, max: 4 });
   return {
     exchange,
