@@ -4,8 +4,12 @@
  * It starts the whole exchange in this process (api, workers, scheduler), seeds two high schools,
  * an ATC and a CTC with calendars, sections, students and schedules, sends one school day of
  * attendance from the centers (plus a few deliberately bad records), waits for the workers, and
- * prints each high school's real-time report and each center's rejections. Without `--once` it
- * then keeps serving so the dashboard and API can be explored.
+ * prints each high school's real-time report and each center's rejections. Then S1 grades from
+ * the centers and HS1 (with one correction), one student's report card, transcript and athletic
+ * eligibility before and after HS1 relaxes its rule, a CTC's waiver for next year (and an ATC's
+ * refused one), the night's sync with HS1's unknowns worklist and two codings, and that student's
+ * history of changes and disclosures. Without `--once` it then keeps serving so the dashboard and
+ * API can be explored.
  *
  * Everything goes over HTTP with bearer tokens, exactly as a SIS integration would: the demo is
  * also a smoke test of the contract in /work/shared/api.md, so it must not reach into the database.
@@ -294,6 +298,16 @@ interface Sent {
   schoolId: string;
   eventId: string;
   type: string;
+  /** Set once a worker settled the event (see waitForAll). */
+  outcome?: Outcome;
+  rejections?: EventRejection[];
+}
+
+interface EventRejection {
+  recordIndex: number;
+  studentId: string | null;
+  code: string;
+  message: string;
 }
 
 /** What the demo posted, so it can wait for each event and count the outcomes. */
@@ -515,7 +529,10 @@ async function showIdempotency(api: Api, events: EventLog, tokens: Record<string
 
 type Outcome = 'applied' | 'partially_applied' | 'rejected';
 
-/** Polls every event until a worker has settled it; a stuck queue is a failure, not a hang. */
+/**
+ * Polls every event not yet settled until a worker has settled it; a stuck queue is a failure, not
+ * a hang. Returns the outcomes of everything sent so far.
+ */
 async function waitForAll(
   api: Api,
   events: EventLog,
@@ -523,22 +540,51 @@ async function waitForAll(
   timeoutMs = 60_000,
 ) {
   const deadline = Date.now() + timeoutMs;
-  const outcomes: Record<Outcome, number> = { applied: 0, partially_applied: 0, rejected: 0 };
-  await mapLimit(events.sent, 16, async (e) => {
-    for (;;) {
-      const r = await api.expect(200, 'GET', `/v1/events/${e.eventId}`, tokens[e.schoolId]!);
-      if (r.status !== 'pending') {
-        outcomes[r.status as Outcome] += 1;
-        return;
+  await mapLimit(
+    events.sent.filter((e) => !e.outcome),
+    16,
+    async (e) => {
+      for (;;) {
+        const r = await api.expect(200, 'GET', `/v1/events/${e.eventId}`, tokens[e.schoolId]!);
+        if (r.status !== 'pending') {
+          e.outcome = r.status as Outcome;
+          e.rejections = r.rejections as EventRejection[];
+          return;
+        }
+        if (Date.now() > deadline)
+          throw new DemoError(
+            `event ${e.eventId} from ${e.schoolId} still pending after ${timeoutMs} ms; are the workers running?`,
+          );
+        await sleep(100);
       }
-      if (Date.now() > deadline)
-        throw new DemoError(
-          `event ${e.eventId} from ${e.schoolId} still pending after ${timeoutMs} ms; are the workers running?`,
-        );
-      await sleep(100);
-    }
-  });
+    },
+  );
+  const outcomes: Record<Outcome, number> = { applied: 0, partially_applied: 0, rejected: 0 };
+  for (const e of events.sent) if (e.outcome) outcomes[e.outcome] += 1;
   return outcomes;
+}
+
+/**
+ * For the steps after the attendance day, where every record is meant to apply: waits, then stops
+ * the demo with the rejections if any event sent since `from` did not apply in full.
+ */
+async function waitApplied(
+  api: Api,
+  events: EventLog,
+  tokens: Record<string, string>,
+  from: number,
+) {
+  await waitForAll(api, events, tokens);
+  const bad = events.sent.slice(from).filter((e) => e.outcome !== 'applied');
+  if (bad.length > 0)
+    throw new DemoError(
+      `expected every event to apply, but: ${bad
+        .map(
+          (e) =>
+            `${e.eventId} ${e.outcome}: ${(e.rejections ?? []).map((r) => `#${r.recordIndex} ${r.code}`).join(', ')}`,
+        )
+        .join('; ')}`,
+    );
 }
 
 // ----------------------------------------------------------------------------------- printing
@@ -627,6 +673,502 @@ async function printRejections(api: Api, tokens: Record<string, string>): Promis
   return total;
 }
 
+// ------------------------------------------------------------------------- grades and eligibility
+
+const NEXT_YEAR = '2027-2028';
+/** S1 grades are posted once the semester is over; a center's correction comes a few days later. */
+const GRADES_AT = '2027-01-08T15:30:00-05:00';
+const CORRECTED_AT = '2027-01-12T10:05:00-05:00';
+const CODED_AT = '2027-01-20T14:10:00-05:00';
+
+/** Two of HS1's own S1 courses (half a credit each): the high-school side of the report card. */
+const HS_COURSES = [
+  { courseId: 'ENG-10-S1', courseCode: '230112', title: 'English II', credits: 0.5 },
+  { courseId: 'ALG-2-S1', courseCode: '270312', title: 'Algebra II', credits: 0.5 },
+];
+
+type GradeRecord = { studentId: string; letterGrade?: string; numericGrade?: number };
+
+const LETTERS = ['A', 'B+', 'B', 'A-', 'C+', 'B-', 'C', 'A'];
+
+/** The students the grades section is about, picked from the seed so the story is stable. */
+function pickStudents(students: Student[], dropped: Student[]) {
+  const active = students.filter((s) => !dropped.includes(s));
+  // HS1's featured student: at the ATC in the afternoon, absent (not yet coded) on the report day.
+  const featured = active.find(
+    (s) =>
+      s.home === 'HS1' &&
+      s.section.kts === 'ATC1-WLD-101-PM' &&
+      recordFor(s.id).status === 'absent' &&
+      recordFor(s.id).excuse === 'unknown',
+  )!;
+  // The other failing grade: an HS2 student at the CTC.
+  const atCtc = (s: Student) => s.section.center === 'CTC1' && s.section.term !== 'S2';
+  const failingCtc = active.find((s) => s.home === 'HS2' && atCtc(s))!;
+  // The CTC corrects one HS1 student's grade.
+  const corrected = active.find((s) => s.home === 'HS1' && atCtc(s))!;
+  return { featured, failingCtc, corrected };
+}
+
+/** ATCs post letter grades, the CTC numeric ones; two students fail. */
+function techGrade(center: string, studentId: string, failing: ReadonlySet<string>): GradeRecord {
+  const n = Number(studentId.slice(-3)) + (studentId.startsWith('22') ? 3 : 0);
+  if (center === 'CTC1')
+    return { studentId, numericGrade: failing.has(studentId) ? 55 : 70 + ((n * 7) % 29) };
+  return { studentId, letterGrade: failing.has(studentId) ? 'F' : LETTERS[n % LETTERS.length]! };
+}
+
+function gradeEvent(
+  eventId: string,
+  occurredAt: string,
+  course: { ktsCourseNumber: string } | { course: (typeof HS_COURSES)[number] },
+  records: GradeRecord[],
+): DemoEvent {
+  return {
+    type: 'grade-finalized',
+    eventId,
+    occurredAt,
+    schoolYear: YEAR,
+    term: 'S1',
+    gradeType: 'semester',
+    ...course,
+    records,
+  };
+}
+
+/**
+ * Each center posts S1 semester grades for the sections that run in S1 (year-long ones: an S2
+ * section has no S1 grade), for the students on its roster; HS1 posts two of its own courses; then
+ * the CTC corrects one grade under a new eventId with a later occurredAt.
+ */
+async function sendGrades(
+  api: Api,
+  events: EventLog,
+  tokens: Record<string, string>,
+  students: Student[],
+  picks: ReturnType<typeof pickStudents>,
+) {
+  const failing = new Set([picks.featured.id, picks.failingCtc.id]);
+  let correction = {
+    studentId: picks.corrected.id,
+    kts: picks.corrected.section.kts,
+    from: 0,
+    to: 0,
+  };
+  for (const sec of SECTIONS.filter((s) => s.term !== 'S2')) {
+    const ids = await rosterOn(api, tokens[sec.center]!, sec, DAY);
+    const records = ids.map((id) => techGrade(sec.center, id, failing));
+    await events.postOk(
+      sec.center,
+      gradeEvent(`grd-${sec.kts}-S1`, GRADES_AT, { ktsCourseNumber: sec.kts }, records),
+    );
+    const fix = records.find((r) => r.studentId === correction.studentId);
+    if (fix) {
+      const from = fix.numericGrade!;
+      correction = { ...correction, from, to: from > 90 ? from - 4 : from + 6 };
+    }
+  }
+  const hs1 = students.filter((s) => s.home === 'HS1');
+  for (const [c, course] of HS_COURSES.entries()) {
+    const records = hs1.map((s) => ({
+      studentId: s.id,
+      letterGrade: LETTERS[(Number(s.id.slice(-3)) + c * 3) % LETTERS.length]!,
+    }));
+    await events.postOk(
+      'HS1',
+      gradeEvent(`grd-HS1-${course.courseId}`, GRADES_AT, { course }, records),
+    );
+  }
+  await events.postOk(
+    'CTC1',
+    gradeEvent(
+      `grd-${correction.kts}-S1-fix-${correction.studentId}`,
+      CORRECTED_AT,
+      { ktsCourseNumber: correction.kts },
+      [{ studentId: correction.studentId, numericGrade: correction.to }],
+    ),
+  );
+  return correction;
+}
+
+interface ReportCardGrade {
+  source: string;
+  schoolId: string;
+  courseCode: string;
+  title: string;
+  term: string;
+  gradeType: string;
+  letterGrade: string | null;
+  numericGrade: number | null;
+  postedAt: string;
+}
+
+interface Eligibility {
+  eligible: boolean;
+  passingCourses: number;
+  failingCourses: number;
+  rule: { maxFailingCourses: number; passingNumericGrade: number };
+  reasons: string[];
+  notChecked: string[];
+}
+
+const markOf = (g: { letterGrade: string | null; numericGrade: number | null }) =>
+  [g.letterGrade, g.numericGrade === null ? null : String(g.numericGrade)]
+    .filter((x) => x !== null)
+    .join(' / ');
+
+async function reportCard(api: Api, token: string, studentId: string) {
+  const body = await api.expect(
+    200,
+    'GET',
+    `/v1/students/${studentId}/report-card?schoolYear=${YEAR}&term=S1`,
+    token,
+  );
+  return body.grades as ReportCardGrade[];
+}
+
+async function eligibility(api: Api, token: string, studentId: string) {
+  return (await api.expect(
+    200,
+    'GET',
+    `/v1/students/${studentId}/eligibility?schoolYear=${YEAR}&term=S1`,
+    token,
+  )) as unknown as Eligibility;
+}
+
+function printEligibility(e: Eligibility, withNotChecked: boolean) {
+  console.log(
+    `  eligible ${e.eligible}: passing ${e.passingCourses}, failing ${e.failingCourses} (rule: at most ${e.rule.maxFailingCourses} failing, passing at ${e.rule.passingNumericGrade})`,
+  );
+  for (const r of e.reasons) console.log(`    - ${r}`);
+  if (withNotChecked)
+    console.log(
+      `  not checked (${e.notChecked.length}): ${e.notChecked.map((n) => n.split(':')[0]).join('; ')}`,
+    );
+}
+
+async function printGrades(
+  api: Api,
+  tokens: Record<string, string>,
+  picks: ReturnType<typeof pickStudents>,
+  correction: Awaited<ReturnType<typeof sendGrades>>,
+  gradeEvents: Sent[],
+) {
+  const hs1 = tokens.HS1!;
+  const id = picks.featured.id;
+  const records = gradeEvents.length;
+  console.log(
+    `\n== Grades: S1 ${YEAR} semester grades posted (${records} events: ${countBy(gradeEvents, (e) => e.schoolId)})`,
+  );
+  const fixed = (await reportCard(api, hs1, correction.studentId)).find(
+    (g) => g.source === 'tech_center',
+  );
+  console.log(
+    `  correction: CTC1 re-posted ${correction.studentId} ${correction.kts} S1 ${correction.from} -> ${correction.to} (later occurredAt); report card now shows ${fixed ? markOf(fixed) : 'nothing'}`,
+  );
+
+  console.log(`\n-- ${id} (HS1, ${picks.featured.section.kts}): report card S1 ${YEAR}`);
+  const grades = await reportCard(api, hs1, id);
+  console.log(
+    table(
+      ['source', 'school', 'code', 'title', 'term', 'type', 'grade', 'posted'],
+      grades.map((g) => [
+        g.source,
+        g.schoolId,
+        g.courseCode,
+        g.title,
+        g.term,
+        g.gradeType,
+        markOf(g),
+        g.postedAt.slice(0, 16).replace('T', ' '),
+      ]),
+    ),
+  );
+
+  console.log(`\n-- ${id}: transcript`);
+  const transcript = await api.expect(200, 'GET', `/v1/students/${id}/transcript`, hs1);
+  const entries = transcript.entries as {
+    schoolYear: string;
+    courseCode: string;
+    title: string;
+    term: string;
+    creditsAttempted: number;
+    creditsEarned: number;
+    finalGrade: string;
+    earnedAt: { schoolId: string; name: string; kind: string };
+  }[];
+  console.log(
+    table(
+      ['year', 'code', 'title', 'term', 'attempted', 'earned', 'grade', 'earned at'],
+      entries.map((t) => [
+        t.schoolYear,
+        t.courseCode,
+        t.title,
+        t.term,
+        String(t.creditsAttempted),
+        String(t.creditsEarned),
+        t.finalGrade,
+        `${t.earnedAt.name} (${t.earnedAt.kind})`,
+      ]),
+    ),
+  );
+  const sum = (f: (t: (typeof entries)[number]) => number) => entries.reduce((a, t) => a + f(t), 0);
+  console.log(
+    `  credits attempted ${sum((t) => t.creditsAttempted)}, earned ${sum((t) => t.creditsEarned)}`,
+  );
+
+  console.log(`\n-- ${id}: athletic eligibility S1 ${YEAR} (HS1's default rule)`);
+  const before = await eligibility(api, hs1, id);
+  printEligibility(before, true);
+  await api.expect(200, 'PUT', '/v1/schools/HS1/eligibility-rule', hs1, {
+    passingNumericGrade: 60,
+    failingLetterGrades: ['F'],
+    maxFailingCourses: 1,
+    minPassingCourses: 0,
+  });
+  console.log(`\n-- ${id}: eligibility again after HS1 allows one failing course`);
+  const after = await eligibility(api, hs1, id);
+  printEligibility(after, false);
+  return { before, after };
+}
+
+// ------------------------------------------------------------------------------------- waivers
+
+interface Waiver {
+  waiverId: string;
+  schoolId: string;
+  schoolYear: string;
+  reason: string;
+  status: string;
+  requestedAt: string;
+  decidedAt: string | null;
+}
+
+const waiverRow = (w: Waiver) => [
+  w.waiverId.slice(0, 8),
+  w.schoolId,
+  w.schoolYear,
+  w.status,
+  w.requestedAt.slice(0, 16).replace('T', ' '),
+  w.decidedAt ? w.decidedAt.slice(0, 16).replace('T', ' ') : '-',
+  w.reason,
+];
+const WAIVER_HEADER = ['waiver', 'school', 'year', 'status', 'requested', 'decided', 'reason'];
+
+async function runWaivers(api: Api, admin: string, tokens: Record<string, string>) {
+  console.log(`\n== Waivers: asking to leave the exchange for ${NEXT_YEAR}`);
+  const asked = (await api.expect(201, 'POST', '/v1/waivers', tokens.CTC1!, {
+    schoolYear: NEXT_YEAR,
+    reason: 'District SIS replacement in 2027-2028; attendance kept on paper logs.',
+  })) as unknown as Waiver;
+  console.log('  CTC1 asks -> 201');
+  console.log(table(WAIVER_HEADER, [waiverRow(asked)]));
+  const atc = await api.call('POST', '/v1/waivers', tokens.ATC1!, {
+    schoolYear: NEXT_YEAR,
+    reason: 'Same reason as CTC1.',
+  });
+  const err = atc.body.error as { code: string; message: string } | undefined;
+  if (atc.status !== 422)
+    throw new DemoError(`ATC1's waiver request answered ${atc.status} (expected 422)`);
+  console.log(`  ATC1 asks -> ${atc.status} ${err?.code}: ${err?.message}`);
+  const decided = (await api.expect(200, 'POST', `/v1/waivers/${asked.waiverId}/decision`, admin, {
+    decision: 'approved',
+  })) as unknown as Waiver;
+  console.log(`  state office approves ${decided.waiverId.slice(0, 8)} -> 200 ${decided.status}`);
+  const list = await api.expect(200, 'GET', '/v1/waivers', admin);
+  const waivers = list.waivers as Waiver[];
+  console.log(`  GET /v1/waivers as the state office: ${waivers.length}`);
+  console.log(table(WAIVER_HEADER, waivers.map(waiverRow)));
+  return waivers;
+}
+
+// -------------------------------------------------------------------------------- nightly sync
+
+interface RunSchool {
+  highSchoolId: string;
+  date: string;
+  status: string;
+  candidates: number;
+  created: number;
+  alreadyPresent: number;
+  errors: number;
+  detail: string | null;
+}
+
+interface UnknownRow {
+  studentId: string;
+  date: string;
+  period: number;
+  status: string | null;
+  techSchoolId: string | null;
+  ktsCourseNumber: string | null;
+  resolved: boolean;
+  excuse: string;
+  code: string | null;
+  techExcuse: string | null;
+}
+
+async function runSync(api: Api, admin: string, timeoutMs = 30_000) {
+  const { runId } = await api.expect(202, 'POST', '/v1/admin/sync-runs', admin, { date: DAY });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await api.expect(200, 'GET', `/v1/admin/sync-runs/${String(runId)}`, admin);
+    if (run.status !== 'running') return run;
+    if (Date.now() > deadline)
+      throw new DemoError(`sync run ${String(runId)} still running after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/** Every row of the worklist (pages followed), so the counts are whole. */
+async function unknowns(api: Api, token: string, resolved: boolean): Promise<UnknownRow[]> {
+  const rows: UnknownRow[] = [];
+  let cursor: string | null = null;
+  do {
+    const q: string = `resolved=${resolved}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const body = await api.expect(200, 'GET', `/v1/high-schools/HS1/unknowns?${q}`, token);
+    rows.push(...(body.rows as UnknownRow[]));
+    cursor = body.nextCursor as string | null;
+  } while (cursor);
+  return rows;
+}
+
+const unknownRow = (u: UnknownRow) => [
+  u.studentId,
+  u.date,
+  String(u.period),
+  u.status ?? '-',
+  u.techSchoolId ?? '-',
+  u.ktsCourseNumber ?? '-',
+  u.excuse,
+  u.code ?? '-',
+  u.techExcuse ?? '-',
+];
+const UNKNOWN_HEADER = [
+  'student',
+  'date',
+  'period',
+  'status',
+  'center',
+  'section',
+  'excuse',
+  'code',
+  'tech now',
+];
+
+async function nightlySync(
+  api: Api,
+  admin: string,
+  events: EventLog,
+  tokens: Record<string, string>,
+  featured: Student,
+) {
+  const hs1 = tokens.HS1!;
+  console.log(`\n== Nightly sync: the state office runs it for ${DAY}`);
+  const run = await runSync(api, admin);
+  console.log(
+    `  run ${String(run.runId).slice(0, 8)} (${String(run.kind)}): ${String(run.status)}`,
+  );
+  const schools = run.schools as RunSchool[];
+  console.log(
+    table(
+      ['school', 'date', 'status', 'candidates', 'created', 'already', 'errors', 'detail'],
+      schools.map((s) => [
+        s.highSchoolId,
+        s.date,
+        s.status,
+        String(s.candidates),
+        String(s.created),
+        String(s.alreadyPresent),
+        String(s.errors),
+        s.detail ?? '-',
+      ]),
+    ),
+  );
+
+  const open = await unknowns(api, hs1, false);
+  console.log(`\n-- HS1 unknowns worklist (resolved=false): ${open.length} rows`);
+  console.log(table(UNKNOWN_HEADER, open.slice(0, 10).map(unknownRow)));
+  if (open.length > 10) console.log(`  ... ${open.length - 10} more rows`);
+
+  // The clerk codes the featured student's first two periods (a parent called in).
+  const mine = open.filter((u) => u.studentId === featured.id);
+  const toCode = (mine.length >= 2 ? mine : open).slice(0, 2);
+  const from = events.sent.length;
+  for (const u of toCode) {
+    await events.postOk('HS1', {
+      type: 'attendance-coded',
+      eventId: `code-${u.studentId}-${u.date}-p${u.period}`,
+      occurredAt: CODED_AT,
+      studentId: u.studentId,
+      date: u.date,
+      period: u.period,
+      excuse: 'excused',
+      code: 'PAR',
+    });
+  }
+  await waitApplied(api, events, tokens, from);
+  const [stillOpen, resolved] = [await unknowns(api, hs1, false), await unknowns(api, hs1, true)];
+  console.log(
+    `\n-- HS1 clerk codes ${toCode.map((u) => `${u.studentId} p${u.period}`).join(' and ')} excused PAR: unresolved ${stillOpen.length}, resolved ${resolved.length}`,
+  );
+  console.log(table(UNKNOWN_HEADER, resolved.map(unknownRow)));
+  return {
+    run,
+    schools,
+    open: open.length,
+    stillOpen: stillOpen.length,
+    resolved: resolved.length,
+  };
+}
+
+// ------------------------------------------------------------------------------------- history
+
+interface HistoryEntry {
+  at: string;
+  actor: { schoolId: string | null; credentialId: string | null; job: string | null };
+  eventId: string | null;
+  record: string;
+  action: string;
+  disclosedTo: string | null;
+}
+
+/** One line per kind of entry (record, action, disclosed to), so changes and disclosures both show. */
+async function printHistory(api: Api, token: string, studentId: string) {
+  const entries: HistoryEntry[] = [];
+  let cursor: string | null = null;
+  do {
+    const q: string = `limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const body = await api.expect(200, 'GET', `/v1/students/${studentId}/history?${q}`, token);
+    entries.push(...(body.entries as HistoryEntry[]));
+    cursor = body.nextCursor as string | null;
+  } while (cursor);
+  const seen = new Set<string>();
+  const sample = entries.filter((e) => {
+    const k = `${e.record} ${e.action} ${e.disclosedTo ?? ''} ${e.actor.schoolId ?? e.actor.job}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  console.log(
+    `\n== History of ${studentId} as HS1: ${entries.length} entries (${countBy(entries, (e) => e.record)}); one of each kind:`,
+  );
+  console.log(
+    table(
+      ['at (UTC)', 'actor', 'record', 'action', 'disclosed to', 'event'],
+      sample.map((e) => [
+        e.at.slice(0, 19).replace('T', ' '),
+        e.actor.schoolId ?? `(${e.actor.job ?? 'state office'})`,
+        e.record,
+        e.action,
+        e.disclosedTo ?? '-',
+        e.eventId ?? '-',
+      ]),
+    ),
+  );
+  return entries.length;
+}
+
 // --------------------------------------------------------------------------------------- main
 
 async function runScenario(api: Api, admin: string) {
@@ -643,7 +1185,22 @@ async function runScenario(api: Api, admin: string) {
   await sendBadEvents(api, events, tokens);
   const idem = await showIdempotency(api, events, tokens);
   const outcomes = await waitForAll(api, events, tokens);
-  return { tokens, students, events, outcomes, idem };
+  return { tokens, students, dropped, events, outcomes, idem };
+}
+
+/** After the attendance day: grades and eligibility, a waiver, the night's sync and a history. */
+async function runLaterSteps(api: Api, admin: string, r: Awaited<ReturnType<typeof runScenario>>) {
+  const { tokens, events } = r;
+  const picks = pickStudents(r.students, r.dropped);
+  const from = events.sent.length;
+  const correction = await sendGrades(api, events, tokens, r.students, picks);
+  await waitApplied(api, events, tokens, from);
+  const eligibility = await printGrades(api, tokens, picks, correction, events.sent.slice(from));
+  const waivers = await runWaivers(api, admin, tokens);
+  const sync = await nightlySync(api, admin, events, tokens, picks.featured);
+  const history = await printHistory(api, tokens.HS1!, picks.featured.id);
+  const outcomes = await waitForAll(api, events, tokens);
+  return { eligibility, waivers, sync, history, outcomes };
 }
 
 async function main() {
@@ -674,7 +1231,8 @@ async function main() {
     result = await runScenario(api, config.KTS_ADMIN_TOKEN);
     await printReports(api, result.tokens);
     const rejected = await printRejections(api, result.tokens);
-    printSummary(result, rejected, ready - started, Date.now() - ready);
+    const later = await runLaterSteps(api, config.KTS_ADMIN_TOKEN, result);
+    printSummary(result, later, rejected, ready - started, Date.now() - ready);
   } catch (err) {
     await exchange.close();
     throw err;
@@ -689,21 +1247,31 @@ async function main() {
 
 function printSummary(
   r: Awaited<ReturnType<typeof runScenario>>,
+  later: Awaited<ReturnType<typeof runLaterSteps>>,
   rejectedRecords: number,
   startMs: number,
   runMs: number,
 ) {
+  const o = later.outcomes;
   console.log('\n== Summary');
   console.log(
     `  schools ${SCHOOLS.length}, sections ${SECTIONS.length}, students ${r.students.length}`,
   );
   console.log(`  events sent ${r.events.sent.length} (${countBy(r.events.sent, (e) => e.type)})`);
   console.log(
-    `  applied ${r.outcomes.applied}, partially applied ${r.outcomes.partially_applied}, rejected ${r.outcomes.rejected}; rejected records ${rejectedRecords}`,
+    `  applied ${o.applied}, partially applied ${o.partially_applied}, rejected ${o.rejected}; rejected records ${rejectedRecords}`,
   );
   const conflict = (r.idem.conflict.body.error as { code?: string } | undefined)?.code ?? '?';
   console.log(
     `  idempotency: ${r.idem.eventId} sent again -> ${r.idem.again.status} (status ${String(r.idem.again.body.status)}); same id, different body -> ${r.idem.conflict.status} ${conflict}`,
+  );
+  const { before, after } = later.eligibility;
+  const s = later.sync;
+  console.log(
+    `  eligibility: ${before.eligible} -> ${after.eligible} with maxFailingCourses 1; waivers ${later.waivers.length} (${countBy(later.waivers, (w) => `${w.schoolId} ${w.status}`)})`,
+  );
+  console.log(
+    `  sync ${String(s.run.status)}: ${s.schools.map((x) => `${x.highSchoolId} created ${x.created}`).join(', ')}; unknowns ${s.open} -> unresolved ${s.stillOpen}, resolved ${s.resolved}; history entries ${later.history}`,
   );
   console.log(
     `  elapsed: ${startMs + runMs} ms (reset, migrate and listen ${startMs} ms; seeding, events and reads ${runMs} ms)`,
