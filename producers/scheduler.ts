@@ -14,14 +14,19 @@ export interface SchedulerDeps {
 
 /**
  * Make the job schedulers match the time zones in use: one per zone of an opted-in high school,
- * firing `nightly` at KTS_SYNC_AT local time. `upsertJobScheduler` is idempotent (BullMQ does the
- * replace in one Lua script), so any number of scheduler processes may run this at once; the run
- * key in Postgres, not the scheduler, is what makes a night run once.
+ * firing `nightly` at KTS_SYNC_AT local time. A scheduler that already exists with the same
+ * pattern and zone is left alone: upserting it again would replace its pending job and recompute
+ * the next run from now, which loses a night whose job is due but not yet taken by a worker, and
+ * in the repeated hour of the November change schedules a second 01:30. Any number of scheduler
+ * processes may run this at once (BullMQ's upsert is one Lua script); the run key in Postgres, not
+ * the scheduler, is what makes a night run once.
  */
 export async function reconcileSchedulers(deps: SchedulerDeps): Promise<string[]> {
   const zones = await syncTimeZones(deps.db);
   const pattern = cronAt(deps.config.KTS_SYNC_AT);
   for (const tz of zones) {
+    const existing = await deps.queue.getJobScheduler(schedulerId(tz));
+    if (existing && existing.pattern === pattern && existing.tz === tz) continue;
     await deps.queue.upsertJobScheduler(
       schedulerId(tz),
       { pattern, tz },
@@ -30,8 +35,9 @@ export async function reconcileSchedulers(deps: SchedulerDeps): Promise<string[]
   }
   const wanted = new Set(zones.map(schedulerId));
   for (const s of await deps.queue.getJobSchedulers()) {
-    if (s.key.startsWith('nightly-sync-') && !wanted.has(s.key))
+    if (s.key.startsWith('nightly-sync-') && !wanted.has(s.key)) {
       await deps.queue.removeJobScheduler(s.key);
+    }
   }
   return zones;
 }

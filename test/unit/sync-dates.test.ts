@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixedClock } from '../../shared/clock.ts';
 import { addDays } from '../../shared/domain/dates.ts';
-import {
-  coveredDate,
-  latestInstructionalDayBefore,
-  shouldHold,
-} from '../../shared/domain/sync.ts';
+import { coveredDate, latestInstructionalDayBefore, shouldHold } from '../../shared/domain/sync.ts';
 
 const ZONES = ['America/New_York', 'America/Chicago'] as const;
 
