@@ -151,23 +151,25 @@ const SERVICES_HINT = 'Start Postgres and Redis with `npm run services`, then ru
 /** Applies the demo defaults for anything the caller left unset (empty counts as unset). */
 function demoConfig(): Config {
   for (const [k, v] of Object.entries(DEMO_ENV)) if (!process.env[k]) process.env[k] = v;
+  // The demo wipes what it uses, so it never uses the exchange's own database or queue keys: on
+  // the server DATABASE_URL names it takes a database of its own (kts_demo), and its own prefix.
+  const db = new URL(process.env.DATABASE_URL!);
+  if (!/demo/i.test(decodeURIComponent(db.pathname.slice(1)))) {
+    db.pathname = '/kts_demo';
+    process.env.DATABASE_URL = db.toString();
+  }
+  if (!/demo/i.test(process.env.KTS_QUEUE_PREFIX!)) process.env.KTS_QUEUE_PREFIX = 'kts-demo';
   return loadConfig();
 }
 
-/**
- * The demo drops and recreates its database and Redis keys on every run. That is only safe on
- * things it owns, so anything not named like a demo is refused rather than wiped.
- */
+/** Belt and braces: whatever demoConfig chose must be named like a demo before anything is wiped. */
 function assertDemoOwned(config: Config): string {
   const dbName = decodeURIComponent(new URL(config.DATABASE_URL).pathname.slice(1));
-  if (!/demo/i.test(dbName))
+  if (!/demo/i.test(dbName) || !/demo/i.test(config.KTS_QUEUE_PREFIX)) {
     throw new DemoError(
-      `DATABASE_URL names database "${dbName}"; the demo drops and recreates its database, so it only uses one whose name contains "demo" (default kts_demo).`,
+      `refusing to wipe database "${dbName}" / prefix "${config.KTS_QUEUE_PREFIX}": not the demo's own`,
     );
-  if (!/demo/i.test(config.KTS_QUEUE_PREFIX))
-    throw new DemoError(
-      `KTS_QUEUE_PREFIX is "${config.KTS_QUEUE_PREFIX}"; the demo deletes its queue keys on start, so the prefix must contain "demo" (default kts-demo).`,
-    );
+  }
   return dbName;
 }
 

@@ -72,6 +72,7 @@ export async function startExchange(
     auth: { db, clock, log, adminToken: config.KTS_ADMIN_TOKEN },
     queues: roles.includes('api') && enqueuer ? enqueuer.queues : [],
     producer: roles.includes('api') ? producer : null,
+    requestTimeoutMs: config.KTS_REQUEST_TIMEOUT_MS,
   });
   if (opts.listen !== false) {
     await app.listen({ port: config.PORT, host: config.HOST });

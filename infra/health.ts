@@ -52,6 +52,10 @@ export async function readiness(opts: {
     const redis = opts.redis;
     checks.push(
       check('redis', async () => {
+        if (redis.status !== 'ready')
+          throw new Error(
+            `Redis is not connected (connection ${redis.status}); workers and the scheduler need it`,
+          );
         const reply = (await redis.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
         const policy = reply[1] ?? 'unknown';
         if (policy !== 'noeviction')

@@ -1,7 +1,13 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { createServer } from 'node:http';
+import Fastify, {
+  type FastifyReply,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+} from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
-import { ApiError, forbidden, isTransientDbError } from '../shared/errors.ts';
+import { ApiError, forbidden, isPermanentDbError, isTransientDbError } from '../shared/errors.ts';
 import type { Role } from '../shared/config.ts';
 import type { Db } from '../shared/db/client.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -62,6 +68,14 @@ function toApiError(err: FastifyError): ApiError {
       [],
       5,
     );
+  // A value the schemas let through but Postgres refuses (out of range, say): the request is at
+  // fault and would fail again, so it is a 400, not "try again".
+  if (isPermanentDbError(err)) {
+    return new ApiError(
+      'validation_failed',
+      'A value in the request is out of the range the exchange can store.',
+    );
+  }
   return new ApiError(
     'unavailable',
     'The exchange hit an unexpected error; it has been logged. Try again shortly.',
@@ -79,14 +93,40 @@ export interface ServerDeps {
   queues: Queue[];
   /** Present when this process serves the API. */
   producer: ProducerDeps | null;
+  requestTimeoutMs: number;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    requestTimeout: 30_000,
+    // Node checks request timeouts only every connectionsCheckingInterval (30 s by default), so
+    // the server is built here with a check every second: a client that stalls is cut on time.
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout: deps.requestTimeoutMs,
+          headersTimeout: Math.min(deps.requestTimeoutMs, 20_000),
+          connectionsCheckingInterval: 1_000,
+        },
+        handler,
+      ),
     connectionTimeout: 60_000,
+    // Let every path segment reach the route, whose schema names the field and the rule broken
+    // (the URL itself is bounded by Node's 16 KiB header limit).
+    maxParamLength: 16 * 1024,
+    // Router-level errors (a malformed %-escape) answer in the contract's shape too.
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as unknown as FastifyReply)
+        .code(400)
+        .send(
+          new ApiError(
+            'validation_failed',
+            'The request URL could not be read; check its %-escapes.',
+            [{ path: '', message: err.message.replace(/'.*'/, 'a path segment') }],
+          ).toBody(),
+        );
+    },
     return503OnClosing: true,
     // Request ids in logs let an operator follow one call; never the body.
     genReqId: () => crypto.randomUUID(),

@@ -62,6 +62,8 @@ const EnvSchema = z.object({
   KTS_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
   /** An event still pending this long after it arrived is enqueued again by the sweeper. */
   KTS_SWEEP_AFTER_MS: z.coerce.number().int().min(0).default(30_000),
+  /** A request (headers and body) must arrive within this long, or the connection is cut. */
+  KTS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   KTS_DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   KTS_MIGRATE_ON_START: bool.default(true),
   /**

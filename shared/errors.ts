@@ -61,7 +61,14 @@ const pgCode = (err: unknown): string | undefined =>
  */
 export function isTransientDbError(err: unknown): boolean {
   const code = pgCode(err);
-  if (!code) return false;
+  // node-postgres reports a lost or unreachable connection without a code.
+  if (!code)
+    return (
+      err instanceof Error &&
+      /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(
+        err.message,
+      )
+    );
   if (/^(08|40|57P0)/.test(code) || code === '55P03' || code === '53300' || code === '53400')
     return true;
   return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(
@@ -70,3 +77,6 @@ export function isTransientDbError(err: unknown): boolean {
 }
 
 export const isUniqueViolation = (err: unknown) => pgCode(err) === '23505';
+
+/** Integrity constraint (23) and data (22) errors: the same statement fails the same way again. */
+export const isPermanentDbError = (err: unknown) => /^(22|23)/.test(pgCode(err) ?? '');

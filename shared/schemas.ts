@@ -42,7 +42,12 @@ export const Instant = z
       message: 'must be an ISO-8601 instant with an offset, like 2027-01-19T09:10:00-05:00',
     }),
   )
-  .transform((s) => new Date(s).toISOString());
+  .transform((s) => new Date(s).toISOString())
+  // Postgres keeps years 4713 BC to 294276 AD, but a school's instant is of this century or so;
+  // a year outside 1900-2199 is a typo, and would not round-trip through toISOString either.
+  .refine((iso) => iso >= '1900' && iso < '2200', {
+    message: 'must be an instant between the years 1900 and 2199',
+  });
 export const TimeZone = z
   .string()
   .max(64)
@@ -57,6 +62,11 @@ export const Text = (max: number) =>
     // eslint-disable-next-line no-control-regex
     .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), {
       message: 'must not contain control characters',
+    })
+    // A lone surrogate, or U+FFFD (what invalid UTF-8 becomes when parsed), means the sender's
+    // encoding is broken: refuse it rather than store a name with a replacement character in it.
+    .refine((s) => s.isWellFormed() && !s.includes('\uFFFD'), {
+      message: 'must be valid UTF-8 text',
     });
 export const Period = z
   .number()

@@ -51,6 +51,13 @@ export function issuesToDetails(error: z.ZodError, prefix = ''): ErrorDetail[] {
   });
 }
 
+/** Issues in one line, each with its path: for logs and job failure reasons. */
+export function describeIssues(error: z.ZodError): string {
+  return issuesToDetails(error)
+    .map((d) => `${d.path || '(root)'} ${d.message}`)
+    .join('; ');
+}
+
 /** Parse or answer 400 `validation_failed` with a path per broken rule; nothing is stored. */
 export function parseOr400<S extends z.ZodType>(
   schema: S,

@@ -2,6 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { Transaction } from 'kysely';
 import type { DB, EventRow } from '../shared/db/schema.ts';
 import { EventBody, type EventType } from '../shared/events.ts';
+import { describeIssues } from '../shared/validation.ts';
 import { finishEvent, insertRejections, lockEvent } from '../shared/db/repos/events.ts';
 import type { ChangeActor } from '../shared/identity.ts';
 import type { Rejection } from '../shared/domain/rejections.ts';
@@ -52,7 +53,7 @@ export async function applyEvent(
     const parsed = EventBody.safeParse(event.body);
     if (!parsed.success) {
       throw new UnrecoverableError(
-        `stored event ${eventSeq} no longer matches the ${event.type} schema: ${parsed.error.issues[0]?.message ?? ''}`,
+        `stored event ${eventSeq} no longer matches the ${event.type} schema: ${describeIssues(parsed.error)}`,
       );
     }
     const applier = appliers[parsed.data.type];

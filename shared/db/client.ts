@@ -28,7 +28,11 @@ export function createDb({ connectionString, max = 10, applicationName = 'kts' }
     statement_timeout: 30_000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client that loses its server (Postgres restart) emits here; without a listener it would crash the process.
+  // A client that loses its server (Postgres restarted, connections cut) emits 'error'; with no
+  // listener that is an uncaught exception that kills the process. The pool listens for idle
+  // clients only, so every client gets its own listener too: the query in flight still rejects
+  // (and the job retries), the process stays up.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -10,7 +10,7 @@ import {
   revokeCredential,
 } from '../../../shared/db/repos/credentials.ts';
 import { getSchool } from '../../../shared/db/repos/schools.ts';
-import { decodeCursor, page } from '../../../shared/pagination.ts';
+import { CursorPart, decodeCursor, page } from '../../../shared/pagination.ts';
 import { actorOf } from '../auth.ts';
 import { requireStateAdmin } from '../access.ts';
 import type { ProducerDeps } from '../../deps.ts';
@@ -55,7 +55,7 @@ export function credentialRoutes(app: FastifyInstance, deps: ProducerDeps) {
   app.get('/v1/credentials', async (req) => {
     requireStateAdmin(actorOf(req), 'list credentials');
     const q = parseOr400(ListQuery, req.query, 'query');
-    const after = decodeCursor(q.cursor, 2) as [string, string] | null;
+    const after = decodeCursor(q.cursor, [CursorPart.instant, CursorPart.uuid]);
     const rows = await listCredentials(deps.db, { schoolId: q.schoolId, after, limit: q.limit });
     const { items, nextCursor } = page(rows, q.limit, (r) => [r.created_at.toISOString(), r.id]);
     return {

@@ -4,7 +4,7 @@ import { ApiError, forbidden, notFound } from '../../../shared/errors.ts';
 import { Cursor, EventId, Instant, Limit, SchoolId } from '../../../shared/schemas.ts';
 import { parseOr400 } from '../../../shared/validation.ts';
 import { getEventByIdentity } from '../../../shared/db/repos/events.ts';
-import { decodeCursor, page } from '../../../shared/pagination.ts';
+import { CursorPart, decodeCursor, page } from '../../../shared/pagination.ts';
 import { actorOf } from '../auth.ts';
 import { requireSelfOrAdmin } from '../access.ts';
 import { publish } from '../../publish.ts';
@@ -61,7 +61,7 @@ export function eventRoutes(app: FastifyInstance, deps: ProducerDeps) {
     const { schoolId } = parseOr400(SchoolPathParams, req.params, 'path');
     requireSelfOrAdmin(actorOf(req), schoolId, `read another school's rejections`);
     const q = parseOr400(RejectionsQuery, req.query, 'query');
-    const after = decodeCursor(q.cursor, 3) as [string, number, number] | null;
+    const after = decodeCursor(q.cursor, [CursorPart.instant, CursorPart.seq, CursorPart.index]);
     let query = deps.db
       .selectFrom('event_rejections as r')
       .innerJoin('events as e', 'e.seq', 'r.event_seq')

@@ -19,7 +19,7 @@ import { calendarView, upsertCalendar } from '../../../shared/db/repos/calendars
 import { sectionView, upsertSection } from '../../../shared/db/repos/sections.ts';
 import { getStudent, studentView, upsertStudent } from '../../../shared/db/repos/students.ts';
 import { appendHistory } from '../../../shared/db/repos/history.ts';
-import { decodeCursor, page } from '../../../shared/pagination.ts';
+import { CursorPart, decodeCursor, page } from '../../../shared/pagination.ts';
 import { isTechCenter } from '../../../shared/identity.ts';
 import { actorOf } from '../auth.ts';
 import { requireSchoolOrAdmin, requireSelfOrAdmin, requireStateAdmin } from '../access.ts';
@@ -124,7 +124,7 @@ export function setupRoutes(app: FastifyInstance, deps: ProducerDeps) {
     requireSchoolOrAdmin(actorOf(req), 'read the catalog');
     const { schoolYear } = parseOr400(CatalogParams, req.params, 'path');
     const q = parseOr400(CatalogQuery, req.query, 'query');
-    const after = decodeCursor(q.cursor, 1) as [string] | null;
+    const after = decodeCursor(q.cursor, [CursorPart.id]);
     let query = db
       .selectFrom('sections as s')
       .innerJoin('schools as c', 'c.id', 's.tech_school_id')

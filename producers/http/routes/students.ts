@@ -21,7 +21,7 @@ import {
 import { ruleOf, upsertRule } from '../../../shared/db/repos/eligibility-rules.ts';
 import { appendHistory } from '../../../shared/db/repos/history.ts';
 import { evaluateEligibility, transcriptEntries } from '../../../shared/domain/grading.ts';
-import { decodeCursor, page } from '../../../shared/pagination.ts';
+import { CursorPart, decodeCursor, page } from '../../../shared/pagination.ts';
 import type { Actor } from '../../../shared/identity.ts';
 import type { Student } from '../../../shared/db/schema.ts';
 import { actorOf } from '../auth.ts';
@@ -165,7 +165,7 @@ export function studentRoutes(app: FastifyInstance, deps: ProducerDeps) {
     const student = await readableStudent(actor, studentId, 'read student history');
     const home = await getSchool(db, student.home_school_id);
     const tz = home?.timezone ?? 'America/New_York';
-    const after = decodeCursor(q.cursor, 1) as [number] | null;
+    const after = decodeCursor(q.cursor, [CursorPart.seq]);
     let query = db.selectFrom('history').selectAll().where('student_id', '=', studentId);
     // from/to are dates in the home high school's calendar, inclusive.
     if (q.from) query = query.where(sql<boolean>`(at at time zone ${tz})::date >= ${q.from}::date`);

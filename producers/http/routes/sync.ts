@@ -7,7 +7,7 @@ import { parseOr400 } from '../../../shared/validation.ts';
 import { getRun, runStatus } from '../../../shared/db/repos/sync.ts';
 import { enqueueRunSchools, planManualRun } from '../../../shared/sync-plan.ts';
 import { appendHistory } from '../../../shared/db/repos/history.ts';
-import { decodeCursor, page } from '../../../shared/pagination.ts';
+import { CursorPart, decodeCursor, page } from '../../../shared/pagination.ts';
 import { actorOf } from '../auth.ts';
 import { requireSelfOrAdmin, requireStateAdmin } from '../access.ts';
 import type { ProducerDeps } from '../../deps.ts';
@@ -80,7 +80,7 @@ export function syncRoutes(app: FastifyInstance, deps: ProducerDeps) {
   app.get('/v1/admin/sync-runs', async (req) => {
     requireStateAdmin(actorOf(req), 'list sync runs');
     const q = parseOr400(RunListQuery, req.query, 'query');
-    const after = decodeCursor(q.cursor, 2) as [string, string] | null;
+    const after = decodeCursor(q.cursor, [CursorPart.instant, CursorPart.uuid]);
     let query = deps.db.selectFrom('sync_runs as r').select(['r.id', 'r.created_at']);
     if (q.date) {
       query = query.where((eb) =>
@@ -132,7 +132,7 @@ export function syncRoutes(app: FastifyInstance, deps: ProducerDeps) {
     const { schoolId } = parseOr400(UnknownsParams, req.params, 'path');
     requireSelfOrAdmin(actor, schoolId, `read another school's unknowns`, ['high_school']);
     const q = parseOr400(UnknownsQuery, req.query, 'query');
-    const after = decodeCursor(q.cursor, 3) as [string, string, number] | null;
+    const after = decodeCursor(q.cursor, [CursorPart.date, CursorPart.id, CursorPart.index]);
     let query = deps.db
       .selectFrom('hs_attendance as h')
       .leftJoin('attendance as a', (j) =>

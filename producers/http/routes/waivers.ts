@@ -6,7 +6,7 @@ import { parseOr400 } from '../../../shared/validation.ts';
 import { getSchool } from '../../../shared/db/repos/schools.ts';
 import { localDate } from '../../../shared/domain/dates.ts';
 import { waiverRequestProblem } from '../../../shared/domain/waivers.ts';
-import { decodeCursor, page } from '../../../shared/pagination.ts';
+import { CursorPart, decodeCursor, page } from '../../../shared/pagination.ts';
 import type { Selectable } from 'kysely';
 import type { WaiversTable } from '../../../shared/db/schema.ts';
 import { actorOf } from '../auth.ts';
@@ -136,7 +136,7 @@ export function waiverRoutes(app: FastifyInstance, deps: ProducerDeps) {
     const q = parseOr400(WaiverListQuery, req.query, 'query');
     if (actor.kind === 'ops' || (actor.kind === 'school' && actor.schoolKind !== 'ctc'))
       throw forbidden('list waivers');
-    const after = decodeCursor(q.cursor, 2) as [string, string] | null;
+    const after = decodeCursor(q.cursor, [CursorPart.instant, CursorPart.uuid]);
     let query = db.selectFrom('waivers').selectAll();
     if (actor.kind === 'school') query = query.where('school_id', '=', actor.schoolId);
     if (q.schoolYear) query = query.where('school_year', '=', q.schoolYear);
