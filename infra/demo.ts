@@ -21,6 +21,7 @@ import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type Config } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { startExchange, type Exchange } from './exchange.ts';
+import { RejectionList, TranscriptResponse } from '../producers/http/responses.ts';
 
 // ------------------------------------------------------------------------------------ settings
 
@@ -658,13 +659,8 @@ async function printRejections(api: Api, tokens: Record<string, string>): Promis
   let total = 0;
   for (const c of CENTERS) {
     const body = await api.expect(200, 'GET', `/v1/schools/${c.id}/rejections`, tokens[c.id]!);
-    const rejections = body.rejections as {
-      eventId: string;
-      recordIndex: number;
-      studentId: string | null;
-      code: string;
-      message: string;
-    }[];
+    // Parsed with the contract's own response schema: the demo fails loudly if the shape drifts.
+    const { rejections } = RejectionList.parse(body);
     total += rejections.length;
     console.log(`\n== ${c.id} ${c.name}: ${rejections.length} rejected records`);
     for (const r of rejections)
@@ -889,16 +885,7 @@ async function printGrades(
 
   console.log(`\n-- ${id}: transcript`);
   const transcript = await api.expect(200, 'GET', `/v1/students/${id}/transcript`, hs1);
-  const entries = transcript.entries as {
-    schoolYear: string;
-    courseCode: string;
-    title: string;
-    term: string;
-    creditsAttempted: number;
-    creditsEarned: number;
-    finalGrade: string;
-    earnedAt: { schoolId: string; name: string; kind: string };
-  }[];
+  const { entries } = TranscriptResponse.parse(transcript);
   console.log(
     table(
       ['year', 'code', 'title', 'term', 'attempted', 'earned', 'grade', 'earned at'],

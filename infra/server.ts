@@ -114,7 +114,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     connectionTimeout: 60_000,
     // Let every path segment reach the route, whose schema names the field and the rule broken
     // (the URL itself is bounded by Node's 16 KiB header limit).
-    maxParamLength: 16 * 1024,
+    routerOptions: { maxParamLength: 16 * 1024 },
     // Router-level errors (a malformed %-escape) answer in the contract's shape too.
     frameworkErrors: (err, _req, reply) => {
       void (reply as unknown as FastifyReply)

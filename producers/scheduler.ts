@@ -4,6 +4,7 @@ import type { Db } from '../shared/db/client.ts';
 import type { Logger } from '../shared/logger.ts';
 import { syncTimeZones } from '../shared/db/repos/sync.ts';
 import { cronAt, schedulerId, syncQueue } from '../shared/queues/sync.ts';
+import { every } from './periodic.ts';
 
 export interface SchedulerDeps {
   config: Config;
@@ -44,27 +45,15 @@ export async function reconcileSchedulers(deps: SchedulerDeps): Promise<string[]
 
 /** Reconcile at start and every KTS_SCHEDULER_REFRESH_MS: new zones, and Redis restarted empty. */
 export function startScheduler(deps: SchedulerDeps): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
   let last = '';
-  const tick = () => {
-    running = reconcileSchedulers(deps)
-      .then((zones) => {
-        const now = zones.join(',');
-        if (now !== last)
-          deps.log.info({ zones, at: deps.config.KTS_SYNC_AT }, 'nightly sync schedulers in place');
-        last = now;
-      })
-      .catch((err: unknown) =>
-        deps.log.warn({ err }, 'could not reconcile job schedulers; will try again'),
-      );
-  };
-  const timer = setInterval(tick, deps.config.KTS_SCHEDULER_REFRESH_MS);
-  timer.unref();
-  tick();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
+  return every(
+    deps.config.KTS_SCHEDULER_REFRESH_MS,
+    async () => {
+      const zones = (await reconcileSchedulers(deps)).join(',');
+      if (zones !== last)
+        deps.log.info({ zones, at: deps.config.KTS_SYNC_AT }, 'nightly sync schedulers in place');
+      last = zones;
     },
-  };
+    (err) => deps.log.warn({ err }, 'could not reconcile job schedulers; will try again'),
+  );
 }

@@ -1,6 +1,7 @@
 import { pendingEvents } from '../shared/db/repos/events.ts';
 import type { EventType } from '../shared/events.ts';
 import type { ProducerDeps } from './deps.ts';
+import { every } from './periodic.ts';
 import { enqueueRunSchools } from '../shared/sync-plan.ts';
 
 /**
@@ -49,22 +50,13 @@ export async function sweepSyncRuns(deps: ProducerDeps): Promise<number> {
 }
 
 export function startSweeper(deps: ProducerDeps): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    running = Promise.all([sweepOnce(deps), sweepSyncRuns(deps)])
-      .then(([events, schools]) => {
-        if (events + schools > 0)
-          deps.log.info({ events, syncSchools: schools }, 'sweeper enqueued pending work');
-      })
-      .catch((err: unknown) => deps.log.warn({ err }, 'sweep failed; will try again'));
-  };
-  const timer = setInterval(tick, deps.config.KTS_SWEEP_INTERVAL_MS);
-  timer.unref();
-  tick();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
+  return every(
+    deps.config.KTS_SWEEP_INTERVAL_MS,
+    async () => {
+      const [events, syncSchools] = await Promise.all([sweepOnce(deps), sweepSyncRuns(deps)]);
+      if (events + syncSchools > 0)
+        deps.log.info({ events, syncSchools }, 'sweeper enqueued pending work');
     },
-  };
+    (err) => deps.log.warn({ err }, 'sweep failed; will try again'),
+  );
 }
