@@ -49,10 +49,11 @@ export function startScheduler(deps: SchedulerDeps): { stop(): Promise<void> } {
   return every(
     deps.config.KTS_SCHEDULER_REFRESH_MS,
     async () => {
-      const zones = (await reconcileSchedulers(deps)).join(',');
-      if (zones !== last)
+      const zones = await reconcileSchedulers(deps);
+      if (zones.join(',') !== last) {
         deps.log.info({ zones, at: deps.config.KTS_SYNC_AT }, 'nightly sync schedulers in place');
-      last = zones;
+      }
+      last = zones.join(',');
     },
     (err) => deps.log.warn({ err }, 'could not reconcile job schedulers; will try again'),
   );

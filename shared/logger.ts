@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -6,8 +6,8 @@ export type { Logger };
  * Logs carry ids (school, event, job, credential), never student names or tokens. Redaction is the
  * safety net for the paths where one could slip in; the code does not log bodies in the first place.
  */
-export function createLogger(level: string, name = 'kts'): Logger {
-  return pino({
+export function createLogger(level: string, name = 'kts', destination?: DestinationStream): Logger {
+  const options = {
     name,
     level,
     redact: {
@@ -25,5 +25,6 @@ export function createLogger(level: string, name = 'kts'): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

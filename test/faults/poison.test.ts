@@ -1,20 +1,15 @@
-import { afterEach, describe, expect, it, inject } from 'vitest';
-import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import type pg from 'pg';
 import { sql } from 'kysely';
-import { Queue, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import {
-  createTestDatabase,
-  eventually,
-  startTestExchange,
-  type TestExchange,
-} from '../support/context.ts';
-import { attendance, enroll, NOW, seedCounty, type County } from '../support/county.ts';
-import { createClock } from '../../shared/clock.ts';
+import type { Job, Queue } from 'bullmq';
+import { eventually, type TestExchange } from '../support/context.ts';
+import { attendance, enrollInProcess, seedCounty, seqOf, type County } from '../support/county.ts';
+import { apiOnlyExchange, cleanUp, onCleanup } from '../support/processes.ts';
+import { holdSectionDay, lockClient, lockWaits, prefixQueues } from '../support/servers.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { attendanceQueue, eventJobOptions } from '../../shared/queues/index.ts';
 import type { WorkerDeps } from '../../workers/deps.ts';
-import { applyEvent, type ApplyOutcome } from '../../workers/apply-event.ts';
+import type { ApplyOutcome } from '../../workers/apply-event.ts';
 import { attendanceProcessor } from '../../workers/attendance.processor.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/main.ts';
 
@@ -32,69 +27,34 @@ interface Setup {
   lock: pg.Client;
 }
 
-const cleanups: Array<() => Promise<void>> = [];
-
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
-});
+afterEach(cleanUp);
 
 /**
  * An api-only exchange in this process on a fresh database (no workers yet): the county, one HS1
  * student on the welding roster (applied in-process), and a handle on the attendance queue.
  */
 async function setUp(): Promise<Setup> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const t = await startTestExchange({
-    clock: createClock(NOW),
-    env: { KTS_ROLES: 'api' },
-    database,
-  });
-  cleanups.push(() => t.close());
+  const { database, t } = await apiOnlyExchange();
   const c = await seedCounty(t, { studentsPerSchool: 1 });
   const kts = c.sections.atcWelding;
   const studentId = c.students.hs1[0]!;
   const deps: WorkerDeps = { config: t.config, db: t.db, clock: t.exchange.clock, log };
-  const e = enroll(studentId, kts);
-  expect((await t.api('POST', '/v1/events', { token: c.tokens.hs1, body: e })).status).toBe(202);
-  expect((await applyEvent(deps, await seqOf(t, e.eventId), log)).outcome).toBe('applied');
+  await enrollInProcess(t, c.tokens.hs1, [studentId], kts);
 
-  const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
-  const queue = new Queue(attendanceQueue.name, {
-    connection: redis,
-    prefix: t.prefix,
-    defaultJobOptions: eventJobOptions,
-  });
+  const queues = prefixQueues(t.prefix);
+  const queue = queues.open(attendanceQueue.name, { defaultJobOptions: eventJobOptions });
   // The enrollment job was applied in-process above; drop it so the workers start on a clean slate.
-  const enrollment = new Queue('enrollment', { connection: redis, prefix: t.prefix });
+  const enrollment = queues.open('enrollment');
   await enrollment.drain();
   await enrollment.close();
-  cleanups.push(async () => {
-    await queue.close();
-    redis.disconnect();
-  });
-  const lock = new pg.Client({ connectionString: database.url });
-  await lock.connect();
-  cleanups.push(async () => {
-    await lock.query('rollback').catch(() => undefined);
-    await lock.end();
-  });
+  const lock = await lockClient(database.url);
   return { t, c, kts, studentId, deps, queue, lock };
-}
-
-async function seqOf(t: TestExchange, eventId: string): Promise<number> {
-  const row = await t.db
-    .selectFrom('events')
-    .select('seq')
-    .where('event_id', '=', eventId)
-    .executeTakeFirstOrThrow();
-  return row.seq;
 }
 
 /** The product's workers (workers/main.ts), in this process, on the test's prefix and database. */
 async function runWorkers(s: Setup): Promise<RunningWorkers> {
   const running = await startWorkers(s.deps);
-  cleanups.push(async () => void (await running.close(5_000)));
+  onCleanup(async () => void (await running.close(5_000)));
   return running;
 }
 
@@ -359,18 +319,12 @@ describe('two deliveries of one event racing each other', () => {
       ids.push(e.eventId);
       const job = (await s.queue.getJob(e.jobId))!;
       // Hold the section-day lock so both deliveries are inside their transactions at once.
-      await s.lock.query('begin');
-      await s.lock.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [
-        `attendance:${s.kts}:${DATE}`,
-      ]);
+      await holdSectionDay(s.lock, s.kts, DATE);
       const both = Promise.allSettled([processor(job), processor(job)]);
       await eventually(
         async () => {
           // Not on the lock holder's connection: pg_stat_activity is a per-transaction snapshot.
-          const r = await sql<{ locktype: string }>`
-            select l.locktype from pg_locks l join pg_stat_activity a on a.pid = l.pid
-             where not l.granted and a.datname = current_database()`.execute(s.t.db);
-          const types = r.rows.map((x) => x.locktype);
+          const types = (await lockWaits(s.t.db)).map((x) => x.locktype);
           return (
             types.includes('advisory') && types.some((t) => t === 'transactionid' || t === 'tuple')
           );

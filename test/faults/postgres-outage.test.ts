@@ -1,11 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, inject } from 'vitest';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import pg from 'pg';
-import { createClock } from '../../shared/clock.ts';
+import type { ChildProcess } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Queue } from 'bullmq';
 import { createDb, type Db } from '../../shared/db/client.ts';
 import {
   ADMIN_TOKEN,
@@ -14,105 +9,36 @@ import {
   startTestExchange,
   testEnv,
 } from '../support/context.ts';
-import { attendance, enroll, NOW, seedCounty } from '../support/county.ts';
+import {
+  appliedOf,
+  attendance,
+  attendanceHistory,
+  attendanceLoad,
+  enroll,
+  JANUARY_DAYS,
+  NOW,
+  seedCounty,
+} from '../support/county.ts';
+import {
+  apiOnlyExchange,
+  cleanUp,
+  onCleanup,
+  onLines,
+  running,
+  spawnExchange,
+} from '../support/processes.ts';
+import {
+  advisoryWaiters,
+  holdSectionDay,
+  lockClient,
+  prefixQueues,
+  startPgProxy,
+} from '../support/servers.ts';
+import { createClock } from '../../shared/clock.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const children: ChildProcess[] = [];
-const cleanups: Array<() => Promise<void>> = [];
-
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    }
-  }
-  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
-});
+afterEach(cleanUp);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-
-/**
- * A TCP proxy in front of the shared Postgres with a switch. Down: every open connection is cut and
- * every new one is closed as soon as it is accepted, which is what a client sees when the database
- * host goes away. Up: connections pass through again. The shared server itself is never touched.
- */
-class PgProxy {
-  private server: Server;
-  private sockets = new Set<Socket>();
-  private isUp = true;
-  port = 0;
-  refused = 0;
-
-  constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {
-    this.server = createServer((client) => this.accept(client));
-  }
-
-  private accept(client: Socket) {
-    if (!this.isUp) {
-      this.refused += 1;
-      client.destroy();
-      return;
-    }
-    const upstream = connect(this.targetPort, this.targetHost);
-    for (const [a, b] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      this.sockets.add(a);
-      a.on('error', () => b.destroy());
-      a.on('close', () => {
-        this.sockets.delete(a);
-        b.destroy();
-      });
-      a.pipe(b);
-    }
-  }
-
-  listen(): Promise<number> {
-    return new Promise((resolve) =>
-      this.server.listen(0, '127.0.0.1', () => {
-        const a = this.server.address();
-        this.port = typeof a === 'object' && a ? a.port : 0;
-        resolve(this.port);
-      }),
-    );
-  }
-
-  url(databaseUrl: string): string {
-    const u = new URL(databaseUrl);
-    u.hostname = '127.0.0.1';
-    u.port = String(this.port);
-    return u.toString();
-  }
-
-  down() {
-    this.isUp = false;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-  }
-
-  up() {
-    this.isUp = true;
-  }
-
-  async close() {
-    this.down();
-    await new Promise((r) => this.server.close(r));
-  }
-}
-
-async function startProxy(): Promise<PgProxy> {
-  const target = new URL(inject('databaseUrl'));
-  const proxy = new PgProxy(target.hostname, Number(target.port || 5432));
-  await proxy.listen();
-  cleanups.push(() => proxy.close());
-  return proxy;
-}
 
 interface WorkerProcess {
   child: ChildProcess;
@@ -134,57 +60,28 @@ function spawnWorker(databaseUrl: string, prefix: string): WorkerProcess {
     KTS_LOCK_DURATION_MS: '5000',
     KTS_STALLED_INTERVAL_MS: '2000',
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnExchange(env);
   const w: WorkerProcess = { child, counts: new Map(), errors: new Map(), tail: [] };
-  let buf = '';
-  const onData = (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.trim()) continue;
-      w.tail.push(line);
-      if (w.tail.length > 50) w.tail.shift();
-      try {
-        const entry = JSON.parse(line) as { msg?: unknown; err?: { message?: unknown } };
-        const msg = String(entry.msg);
-        w.counts.set(msg, (w.counts.get(msg) ?? 0) + 1);
-        if (entry.err?.message !== undefined) {
-          const k = `${msg}: ${String(entry.err.message)}`;
-          w.errors.set(k, (w.errors.get(k) ?? 0) + 1);
-        }
-      } catch {
-        w.counts.set('(not json)', (w.counts.get('(not json)') ?? 0) + 1);
+  const onLine = (line: string) => {
+    w.tail.push(line);
+    if (w.tail.length > 50) w.tail.shift();
+    try {
+      const entry = JSON.parse(line) as { msg?: unknown; err?: { message?: unknown } };
+      const msg = String(entry.msg);
+      w.counts.set(msg, (w.counts.get(msg) ?? 0) + 1);
+      if (entry.err?.message !== undefined) {
+        const k = `${msg}: ${String(entry.err.message)}`;
+        w.errors.set(k, (w.errors.get(k) ?? 0) + 1);
       }
+    } catch {
+      w.counts.set('(not json)', (w.counts.get('(not json)') ?? 0) + 1);
     }
   };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  children.push(child);
+  onLines(child.stdout, onLine);
+  onLines(child.stderr, onLine);
   return w;
 }
 
-const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
-
-/** School days of January 2027 up to "today" (Wednesday the 20th; the 18th is a holiday). */
-const DATES = [
-  '2027-01-04',
-  '2027-01-05',
-  '2027-01-06',
-  '2027-01-07',
-  '2027-01-08',
-  '2027-01-11',
-  '2027-01-12',
-  '2027-01-13',
-  '2027-01-14',
-  '2027-01-15',
-  '2027-01-19',
-  '2027-01-20',
-];
 const STUDENTS = 75;
 const PER_EVENT = 3;
 const LOAD_MS = 40_000;
@@ -202,26 +99,13 @@ async function pendingCount(db: Db): Promise<number> {
 
 describe('Postgres unreachable for 30 s under load', () => {
   it('workers back off and retry; nothing fails; every event applies once', async () => {
-    const database = await createTestDatabase();
-    cleanups.push(() => database.drop());
     // Intake talks to Postgres directly, so events keep arriving while the workers cannot write.
-    const t = await startTestExchange({
-      clock: createClock(NOW),
-      env: { KTS_ROLES: 'api' },
-      database,
-    });
-    cleanups.push(() => t.close());
-    const proxy = await startProxy();
+    const { database, t } = await apiOnlyExchange();
+    const proxy = await startPgProxy();
     const worker = spawnWorker(proxy.url(database.url), t.prefix);
 
-    const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
-    const queues = ['enrollment', 'attendance'].map(
-      (name) => new Queue(name, { connection: redis, prefix: t.prefix }),
-    );
-    cleanups.push(async () => {
-      for (const q of queues) await q.close();
-      redis.disconnect();
-    });
+    const opened = prefixQueues(t.prefix);
+    const queues = ['enrollment', 'attendance'].map((name) => opened.open(name));
     const [, attendanceQueue] = queues as [Queue, Queue];
 
     const c = await seedCounty(t, { studentsPerSchool: STUDENTS });
@@ -236,37 +120,13 @@ describe('Postgres unreachable for 30 s under load', () => {
       },
     );
 
-    const bodies = DATES.flatMap((date) =>
-      Array.from({ length: STUDENTS / PER_EVENT }, (_, k) => {
-        const students = c.students.hs1.slice(k * PER_EVENT, (k + 1) * PER_EVENT);
-        return attendance(
-          kts,
-          date,
-          students.map((studentId) => ({ studentId, status: 'absent', excuse: 'unknown' })),
-        );
-      }),
-    );
+    const bodies = attendanceLoad(kts, c.students.hs1, JANUARY_DAYS, PER_EVENT);
     // A load always has applies in flight. To have some for certain when the connections are cut,
     // the first day's section lock is held: its applies wait inside their transactions, each on a
     // pooled connection the worker has checked out.
-    const lock = new pg.Client({ connectionString: database.url });
-    await lock.connect();
-    cleanups.push(async () => {
-      await lock.query('rollback').catch(() => undefined);
-      await lock.end();
-    });
-    await lock.query('begin');
-    await lock.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [
-      `attendance:${kts}:${DATES[0]}`,
-    ]);
-    const waiters = async () =>
-      Number(
-        (
-          await lock.query<{ n: string }>(
-            `select count(*) as n from pg_locks where locktype = 'advisory' and not granted`,
-          )
-        ).rows[0]!.n,
-      );
+    const lock = await lockClient(database.url);
+    await holdSectionDay(lock, kts, JANUARY_DAYS[0]!);
+    const waiters = () => advisoryWaiters(lock);
 
     const t0 = Date.now();
     let phase: 'before' | 'down' | 'after' = 'before';
@@ -350,13 +210,7 @@ describe('Postgres unreachable for 30 s under load', () => {
       )}`,
     );
 
-    const events = await t.db
-      .selectFrom('events')
-      .select(['event_id', 'status'])
-      .where('type', '=', 'attendance-entered')
-      .execute();
-    const statusOf = new Map(events.map((e) => [e.event_id, e.status]));
-    const applied = acked.filter((r) => statusOf.get(r.eventId) === 'applied');
+    const { events, applied } = await appliedOf(t.db, acked);
     console.log(`FIGURE: pg-outage applied=${applied.length}`);
     console.log(
       `FIGURE: pg-outage worker errors logged: ${JSON.stringify(Object.fromEntries(worker.errors))}`,
@@ -367,22 +221,12 @@ describe('Postgres unreachable for 30 s under load', () => {
       .where('kts_course_number', '=', kts)
       .execute();
     const rowOf = new Map(rows.map((r) => [`${r.student_id}|${r.date}`, r.event_id]));
-    const history = await t.db
-      .selectFrom('history')
-      .select(['student_id', 'event_id'])
-      .where('record', '=', 'attendance')
-      .execute();
-    const historyOf = new Map<string, number>();
-    for (const h of history) {
-      const k = `${h.event_id}|${h.student_id}`;
-      historyOf.set(k, (historyOf.get(k) ?? 0) + 1);
-    }
-    const duplicated = [...historyOf.values()].filter((n) => n > 1).length;
+    const { history, historyOf, duplicated } = await attendanceHistory(t.db);
     console.log(
       `FIGURE: pg-outage duplicated=${duplicated} (${history.length} history rows for ${acked.length * PER_EVENT} records)`,
     );
 
-    expect(alive(survivor.child), `worker exited\n${survivor.tail.join('\n')}`).toBe(true);
+    expect(running(survivor.child), `worker exited\n${survivor.tail.join('\n')}`).toBe(true);
     expect(failed).toBe(0);
     expect(worker.counts.get('job failed for good') ?? 0).toBe(0);
     expect(events).toHaveLength(results.length);
@@ -406,17 +250,17 @@ describe('Postgres unreachable for 30 s under load', () => {
 
   it('the API answers 503 unavailable with Retry-After while it cannot store, 202 after', async () => {
     const database = await createTestDatabase();
-    cleanups.push(() => database.drop());
-    const proxy = await startProxy();
+    onCleanup(() => database.drop());
+    const proxy = await startPgProxy();
     const t = await startTestExchange({
       clock: createClock(NOW),
       env: { KTS_ROLES: 'api' },
       database: { url: proxy.url(database.url), drop: database.drop },
     });
-    cleanups.push(() => t.close());
+    onCleanup(() => t.close());
     await seedCounty(t, { studentsPerSchool: 1 });
     const direct = createDb({ connectionString: database.url, max: 2 });
-    cleanups.push(() => direct.destroy());
+    onCleanup(() => direct.destroy());
     // The state office acting for the ATC: the admin token needs no database to authenticate.
     const event = () =>
       attendance(

@@ -1,8 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { Redis } from 'ioredis';
@@ -13,97 +8,24 @@ import { createLogger } from '../../shared/logger.ts';
 import { createEnqueuer, type EventRef } from '../../producers/enqueue.ts';
 import { createTestDatabase, eventually, startTestExchange } from '../support/context.ts';
 import { attendance, NOW, seedCounty } from '../support/county.ts';
+import { cleanUp, onCleanup } from '../support/processes.ts';
+import { startPrivateRedis } from '../support/servers.ts';
 
 const log = createLogger('silent');
-const cleanups: Array<() => Promise<void>> = [];
 
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-interface PrivateRedis {
-  url: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** A redis-server of this test's own, on a free port, with nothing persisted. */
-async function startRedis(extra: string[] = []): Promise<PrivateRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'kts-redis-'));
-  const proc = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'no',
-      '--dir',
-      dir,
-      ...extra,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`redis-server on ${port} not ready: ${out}`)),
-      10_000,
-    );
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server on ${port} exited ${code}: ${out}`));
-    });
-  });
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGKILL');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  cleanups.push(stop);
-  return { url: `redis://127.0.0.1:${port}`, proc, stop };
-}
+afterEach(cleanUp);
 
 describe('readiness on a misconfigured Redis', () => {
   it('workers are not ready on allkeys-lru and say why; the api alone is ready', async () => {
-    const redis = await startRedis(['--maxmemory-policy', 'allkeys-lru']);
+    const redis = await startPrivateRedis(['--maxmemory-policy', 'allkeys-lru']);
     const database = await createTestDatabase();
-    cleanups.push(() => database.drop());
+    onCleanup(() => database.drop());
 
     const workers = await startTestExchange({
       env: { KTS_ROLES: 'workers', REDIS_URL: redis.url },
       database,
     });
-    cleanups.push(() => workers.close());
+    onCleanup(() => workers.close());
     const r = await workers.api('GET', '/readyz', { token: null });
     expect(r.status).toBe(503);
     expect(r.body.status).toBe('not_ready');
@@ -122,7 +44,7 @@ describe('readiness on a misconfigured Redis', () => {
       env: { KTS_ROLES: 'api', REDIS_URL: redis.url },
       database,
     });
-    cleanups.push(() => api.close());
+    onCleanup(() => api.close());
     const a = await api.api('GET', '/readyz', { token: null });
     expect(a.status, JSON.stringify(a.body)).toBe(200);
     expect(a.body.status).toBe('ready');
@@ -159,9 +81,9 @@ describe('bounded Redis memory', () => {
     `stays flat while ${TOTAL} events go through the queue`,
     { timeout: RUN_TIMEOUT_MS + 20_000 },
     async () => {
-      const redis = await startRedis(['--maxmemory-policy', 'noeviction']);
+      const redis = await startPrivateRedis(['--maxmemory-policy', 'noeviction']);
       const database = await createTestDatabase();
-      cleanups.push(() => database.drop());
+      onCleanup(() => database.drop());
 
       // Schools and calendars, and one accepted event to copy: an attendance event for a section no
       // center published, so every copy is rejected (unknown_section) after a few cheap reads.
@@ -182,7 +104,7 @@ describe('bounded Redis memory', () => {
       await seeder.close();
 
       const db = createDb({ connectionString: database.url, max: 2 });
-      cleanups.push(() => db.destroy());
+      onCleanup(() => db.destroy());
       const tpl = await db
         .selectFrom('events')
         .select('seq')
@@ -215,7 +137,7 @@ describe('bounded Redis memory', () => {
         env: { KTS_ROLES: 'workers', REDIS_URL: redis.url, KTS_WORKER_CONCURRENCY: '50' },
         database,
       });
-      cleanups.push(() => t.close());
+      onCleanup(() => t.close());
       const worker = t.exchange.workers!.workers.find((w) => w.name === 'attendance')!;
       let completed = 0;
       let failed = 0;
@@ -223,9 +145,9 @@ describe('bounded Redis memory', () => {
       worker.on('failed', () => (failed += 1));
 
       const enqueuer = createEnqueuer({ redisUrl: redis.url, prefix: t.prefix, log });
-      cleanups.push(() => enqueuer.close());
+      onCleanup(() => enqueuer.close());
       const probe = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-      cleanups.push(async () => probe.disconnect());
+      onCleanup(async () => probe.disconnect());
       const baseline = await memory(probe);
 
       const samples: Array<{ completed: number; used: number; keys: number }> = [];

@@ -1,119 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createClock } from '../../shared/clock.ts';
 import { schedulerId } from '../../shared/queues/sync.ts';
 import { eventually, startTestExchange, type TestExchange } from '../support/context.ts';
-import { attendance, enroll, NOW, seedCounty } from '../support/county.ts';
+import {
+  appliedOf,
+  attendanceHistory,
+  attendanceLoad,
+  enroll,
+  JANUARY_DAYS,
+  NOW,
+  seedCounty,
+} from '../support/county.ts';
+import { cleanUp, onCleanup } from '../support/processes.ts';
+import { startPrivateRedis } from '../support/servers.ts';
 
-const cleanups: Array<() => Promise<void>> = [];
+afterEach(cleanUp);
 
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** A redis-server of this test's own that can be SIGKILLed and started again, empty, on its port. */
-class PrivateRedis {
-  proc: ChildProcess | null = null;
-  private dirs: string[] = [];
-  constructor(readonly port: number) {}
-
-  get url() {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const dir = mkdtempSync(join(tmpdir(), 'kts-redis-'));
-    this.dirs.push(dir);
-    const proc = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--daemonize',
-        'no',
-        '--maxmemory-policy',
-        'noeviction',
-        '--dir',
-        dir,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.proc = proc;
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`redis-server on ${this.port} not ready: ${out}`)),
-        10_000,
-      );
-      proc.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server on ${this.port} exited ${code}: ${out}`));
-      });
-    });
-  }
-
-  async kill(): Promise<void> {
-    const proc = this.proc;
-    this.proc = null;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGKILL');
-    await exited;
-  }
-
-  async stop(): Promise<void> {
-    await this.kill();
-    for (const d of this.dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  }
-}
-
-/** School days of January 2027 up to "today" (Wednesday the 20th; the 18th is a holiday). */
-const DATES = [
-  '2027-01-04',
-  '2027-01-05',
-  '2027-01-06',
-  '2027-01-07',
-  '2027-01-08',
-  '2027-01-11',
-  '2027-01-12',
-  '2027-01-13',
-  '2027-01-14',
-  '2027-01-15',
-  '2027-01-19',
-  '2027-01-20',
-];
 const STUDENTS = 75;
 const PER_EVENT = 3;
 const LOAD_MS = 6_000;
@@ -156,9 +60,7 @@ async function pendingCount(t: TestExchange): Promise<number> {
 
 describe('Redis killed and restarted empty under load', () => {
   it('every acknowledged event applies once; schedulers come back; /readyz says why meanwhile', async () => {
-    const redis = new PrivateRedis(await freePort());
-    cleanups.push(() => redis.stop());
-    await redis.start();
+    const redis = await startPrivateRedis(['--maxmemory-policy', 'noeviction']);
 
     const t = await startTestExchange({
       clock: createClock(NOW),
@@ -169,7 +71,7 @@ describe('Redis killed and restarted empty under load', () => {
         KTS_SCHEDULER_REFRESH_MS: '1000',
       },
     });
-    cleanups.push(() => t.close());
+    onCleanup(() => t.close());
     const c = await seedCounty(t, { studentsPerSchool: STUDENTS });
     const kts = c.sections.atcWelding;
     for (const s of c.students.hs1) {
@@ -195,16 +97,7 @@ describe('Redis killed and restarted empty under load', () => {
     expect((await t.api('GET', '/readyz', { token: null })).status).toBe(200);
 
     // 300 events of 3 records, each record a distinct (student, day): every one leaves a row.
-    const bodies = DATES.flatMap((date) =>
-      Array.from({ length: STUDENTS / PER_EVENT }, (_, k) => {
-        const students = c.students.hs1.slice(k * PER_EVENT, (k + 1) * PER_EVENT);
-        return attendance(
-          kts,
-          date,
-          students.map((studentId) => ({ studentId, status: 'absent', excuse: 'unknown' })),
-        );
-      }),
-    );
+    const bodies = attendanceLoad(kts, c.students.hs1, JANUARY_DAYS, PER_EVENT);
     let phase: Posted['phase'] = 'before';
     const posts: Array<Promise<Posted>> = [];
     const t0 = Date.now();
@@ -296,13 +189,7 @@ describe('Redis killed and restarted empty under load', () => {
     const drainMs = Date.now() - restartedAt;
     console.log(`FIGURE: redis-loss time from Redis restart to all applied=${drainMs} ms`);
 
-    const events = await t.db
-      .selectFrom('events')
-      .select(['event_id', 'status'])
-      .where('type', '=', 'attendance-entered')
-      .execute();
-    const statusOf = new Map(events.map((e) => [e.event_id, e.status]));
-    const applied = acked.filter((r) => statusOf.get(r.eventId) === 'applied');
+    const { events, applied } = await appliedOf(t.db, acked);
     console.log(`FIGURE: redis-loss applied=${applied.length}`);
 
     const rows = await t.db
@@ -315,17 +202,7 @@ describe('Redis killed and restarted empty under load', () => {
       const k = `${r.student_id}|${r.date}`;
       rowOf.set(k, [...(rowOf.get(k) ?? []), r.event_id]);
     }
-    const history = await t.db
-      .selectFrom('history')
-      .select(['student_id', 'event_id'])
-      .where('record', '=', 'attendance')
-      .execute();
-    const historyOf = new Map<string, number>();
-    for (const h of history) {
-      const k = `${h.event_id}|${h.student_id}`;
-      historyOf.set(k, (historyOf.get(k) ?? 0) + 1);
-    }
-    const duplicated = [...historyOf.values()].filter((n) => n > 1).length;
+    const { history, historyOf, duplicated } = await attendanceHistory(t.db);
     console.log(
       `FIGURE: redis-loss duplicated=${duplicated} (records with more than one history entry; ${history.length} history rows for ${acked.length * PER_EVENT} records)`,
     );

@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -12,11 +11,19 @@ import {
   testEnv,
   type TestExchange,
 } from '../support/context.ts';
-import { applied, attendance, enroll, NOW, seedCounty, YEAR } from '../support/county.ts';
+import {
+  applied,
+  attendance,
+  enroll,
+  NOW,
+  seedCounty,
+  syncedHistory,
+  YEAR,
+} from '../support/county.ts';
 import { createClock } from '../../shared/clock.ts';
 import { schedulerId, syncQueue } from '../../shared/queues/sync.ts';
+import { killAndWait, running, spawnTsx } from '../support/processes.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NY = 'America/New_York';
 const CHI = 'America/Chicago';
 const D = '2027-01-19'; // Tuesday: the night after it is the one driven here
@@ -57,19 +64,11 @@ let queue: Queue;
 const students = { hs1: [] as string[], hsc: '1000000801' };
 
 function spawnKts(env: Record<string, string>, offsetMs?: number, queuePrefix = prefix): Proc {
-  const args = [
-    ...(offsetMs !== undefined ? ['--import', shiftDateNow(offsetMs)] : []),
-    '--import',
-    'tsx',
-  ];
-  const child = spawn(process.execPath, [...args, 'infra/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      ...testEnv(database.url, queuePrefix, { LOG_LEVEL: 'info', PORT: '0', ...env }),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnTsx(
+    'infra/main.ts',
+    testEnv(database.url, queuePrefix, { LOG_LEVEL: 'info', PORT: '0', ...env }),
+    { imports: offsetMs !== undefined ? [shiftDateNow(offsetMs)] : [] },
+  );
   const p: Proc = { child, stdout: '', stderr: '' };
   child.stdout!.on('data', (d: Buffer) => {
     p.stdout += d.toString();
@@ -80,22 +79,8 @@ function spawnKts(env: Record<string, string>, offsetMs?: number, queuePrefix = 
   return p;
 }
 
-const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
-
-function exitOf(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  if (!alive(child)) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pid ${child.pid} did not exit`)), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 async function kill(p: Proc, signal: NodeJS.Signals = 'SIGKILL') {
-  if (alive(p.child)) p.child.kill(signal);
-  await exitOf(p.child);
+  await killAndWait(p.child, signal, 15_000);
 }
 
 const logLines = (p: Proc) =>
@@ -202,7 +187,7 @@ describe('three scheduler processes started at once, several times', () => {
       await eventually(
         async () =>
           three.every((p) => {
-            if (!alive(p.child))
+            if (!running(p.child))
               throw new Error(`scheduler ${p.child.pid} exited: ${p.stderr}${p.stdout}`);
             return logLines(p).some((l) => l.msg === 'nightly sync schedulers in place');
           }),
@@ -251,7 +236,7 @@ describe('three scheduler processes started at once, several times', () => {
         .execute();
     await eventually(
       async () => {
-        if (!alive(worker.child)) throw new Error(`worker exited: ${worker.stderr}`);
+        if (!running(worker.child)) throw new Error(`worker exited: ${worker.stderr}`);
         const r = await runs();
         return r.length === 2 && r.every((x) => x.status === 'completed');
       },
@@ -340,12 +325,7 @@ describe('three scheduler processes started at once, several times', () => {
     }
     expect(await runs()).toEqual(first);
     expect(await records()).toEqual(once);
-    const history = await t.db
-      .selectFrom('history')
-      .select('student_id')
-      .where('record', '=', 'unknown')
-      .where('action', '=', 'synced')
-      .execute();
+    const history = await syncedHistory(t);
     expect(history).toHaveLength(8);
     expect(
       await t.db
@@ -375,7 +355,7 @@ describe('three scheduler processes started at once, several times', () => {
       );
       await eventually(
         async () => {
-          if (!alive(sched.child)) throw new Error(`scheduler exited: ${sched.stderr}`);
+          if (!running(sched.child)) throw new Error(`scheduler exited: ${sched.stderr}`);
           return logLines(sched).some((l) => l.msg === 'nightly sync schedulers in place');
         },
         30_000,

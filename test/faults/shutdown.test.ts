@@ -1,24 +1,34 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, inject } from 'vitest';
-import pg from 'pg';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { ChildProcess } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { eventually, testEnv, type TestExchange } from '../support/context.ts';
 import {
-  createTestDatabase,
-  eventually,
-  startTestExchange,
-  testEnv,
-  type TestExchange,
-} from '../support/context.ts';
-import { attendance, enroll, NOW, seedCounty, type County } from '../support/county.ts';
-import { createClock } from '../../shared/clock.ts';
-import { createLogger } from '../../shared/logger.ts';
-import { applyEvent } from '../../workers/apply-event.ts';
+  attendance,
+  enrollInProcess,
+  expectOneAbsenceEach,
+  NOW,
+  seedCounty,
+  type County,
+} from '../support/county.ts';
+import {
+  apiOnlyExchange,
+  cleanUp,
+  exitOf,
+  reportCrash,
+  running,
+  spawnExchange,
+} from '../support/processes.ts';
+import {
+  advisoryWaiters,
+  expectDrained,
+  holdSectionDay,
+  lockClient,
+  prefixQueues,
+} from '../support/servers.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DATE = '2027-01-19';
-const log = createLogger('silent');
 
 interface Setup {
   database: { url: string; drop: () => Promise<void> };
@@ -30,34 +40,7 @@ interface Setup {
   eventIds: string[];
 }
 
-const children: ChildProcess[] = [];
-const cleanups: Array<() => Promise<void>> = [];
-
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exitOf(child, 10_000).catch(() => undefined);
-    }
-  }
-  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
-});
-
-function exitOf(child: ChildProcess, timeoutMs: number): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`worker pid ${child.pid} did not exit within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-}
-
-const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+afterEach(cleanUp);
 
 /** A worker-only exchange in its own process, on the test's database and queue prefix. */
 function spawnWorker(s: Setup, extra: Record<string, string> = {}): ChildProcess {
@@ -68,21 +51,8 @@ function spawnWorker(s: Setup, extra: Record<string, string> = {}): ChildProcess
     KTS_NOW: NOW,
     ...extra,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
-  });
-  child.on('exit', (code, signal) => {
-    if (code !== 0 && code !== 130 && signal !== 'SIGKILL')
-      process.stderr.write(`worker ${child.pid} exited ${code} ${signal ?? ''}\n${stderr}\n`);
-  });
-  children.push(child);
+  const child = spawnExchange(env, { stdout: 'ignore' });
+  reportCrash(child);
   return child;
 }
 
@@ -91,45 +61,16 @@ function spawnWorker(s: Setup, extra: Record<string, string> = {}): ChildProcess
  * lock held on the section-day the attendance applies need, and N attendance events queued for it.
  */
 async function setUp(n: number): Promise<Setup> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const t = await startTestExchange({
-    clock: createClock(NOW),
-    env: { KTS_ROLES: 'api' },
-    database,
-  });
-  cleanups.push(() => t.close());
+  const { database, t } = await apiOnlyExchange();
   const c = await seedCounty(t, { studentsPerSchool: n });
   const kts = c.sections.atcWelding;
-  const deps = { config: t.config, db: t.db, clock: t.exchange.clock, log };
-  for (const s of c.students.hs1) {
-    const e = enroll(s, kts);
-    expect((await t.api('POST', '/v1/events', { token: c.tokens.hs1, body: e })).status).toBe(202);
-    const row = await t.db
-      .selectFrom('events')
-      .select('seq')
-      .where('event_id', '=', e.eventId)
-      .executeTakeFirstOrThrow();
-    expect((await applyEvent(deps, row.seq, log)).outcome).toBe('applied');
-  }
+  await enrollInProcess(t, c.tokens.hs1, c.students.hs1, kts);
 
-  const lock = new pg.Client({ connectionString: database.url });
-  await lock.connect();
-  cleanups.push(async () => {
-    await lock.query('rollback').catch(() => undefined);
-    await lock.end();
-  });
-  await lock.query('begin');
-  await lock.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [
-    `attendance:${kts}:${DATE}`,
-  ]);
+  const lock = await lockClient(database.url);
+  await holdSectionDay(lock, kts, DATE);
 
-  const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
-  const queue = new Queue('attendance', { connection: redis, prefix: t.prefix });
-  cleanups.push(async () => {
-    await queue.close();
-    redis.disconnect();
-  });
+  const { redis, open } = prefixQueues(t.prefix);
+  const queue = open('attendance');
 
   const eventIds: string[] = [];
   for (const s of c.students.hs1) {
@@ -154,19 +95,7 @@ async function assertAppliedOnce(s: Setup) {
     s.eventIds.map((id) => [id, 'applied']),
   );
   for (const e of events) expect(e.applied_at).not.toBeNull();
-  const rows = await s.t.db
-    .selectFrom('attendance')
-    .select(['student_id', 'event_id', 'status'])
-    .where('date', '=', DATE)
-    .orderBy('student_id')
-    .execute();
-  expect(rows).toEqual(
-    s.c.students.hs1.map((studentId, i) => ({
-      student_id: studentId,
-      event_id: s.eventIds[i],
-      status: 'absent',
-    })),
-  );
+  await expectOneAbsenceEach(s.t.db, DATE, s.c.students.hs1, s.eventIds);
   const history = await s.t.db
     .selectFrom('history')
     .select(['event_id', 'action'])
@@ -180,36 +109,6 @@ async function assertAppliedOnce(s: Setup) {
   expect(rejections).toEqual([]);
 }
 
-async function assertQueueDrained(s: Setup, n: number) {
-  const counts = await s.queue.getJobCounts(
-    'active',
-    'waiting',
-    'delayed',
-    'prioritized',
-    'failed',
-    'completed',
-  );
-  expect(counts).toEqual({
-    active: 0,
-    waiting: 0,
-    delayed: 0,
-    prioritized: 0,
-    failed: 0,
-    completed: n,
-  });
-  const jobs = await s.queue.getJobs(['completed']);
-  expect(jobs).toHaveLength(n);
-  return jobs;
-}
-
-/** The stored attendance applies are waiting on the test's advisory lock. */
-async function waitersOnLock(s: Setup): Promise<number> {
-  const r = await s.lock.query<{ n: string }>(
-    `select count(*) as n from pg_locks where locktype = 'advisory' and not granted`,
-  );
-  return Number(r.rows[0]!.n);
-}
-
 describe('SIGTERM with jobs in flight', () => {
   it('lets in-flight jobs finish, exits 0, and nothing stalls', async () => {
     const n = 5;
@@ -217,7 +116,7 @@ describe('SIGTERM with jobs in flight', () => {
     const worker = spawnWorker(s);
     await eventually(async () => (await s.queue.getActiveCount()) === n, 30_000, 100);
     // Every apply is inside its transaction, blocked on the section-day lock.
-    await eventually(async () => (await waitersOnLock(s)) === n, 10_000, 100);
+    await eventually(async () => (await advisoryWaiters(s.lock)) === n, 10_000, 100);
 
     worker.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1_000));
@@ -227,7 +126,7 @@ describe('SIGTERM with jobs in flight', () => {
 
     expect(await exitOf(worker, 25_000)).toBe(0);
     await assertAppliedOnce(s);
-    const jobs = await assertQueueDrained(s, n);
+    const { jobs } = await expectDrained(s.queue, n);
     for (const job of jobs) {
       expect(job.stalledCounter, `job ${job.id}`).toBe(0);
       expect(job.attemptsMade, `job ${job.id}`).toBe(1);
@@ -241,7 +140,7 @@ describe('SIGTERM with jobs in flight', () => {
     const fast = { KTS_LOCK_DURATION_MS: '2000', KTS_STALLED_INTERVAL_MS: '1000' };
     const first = spawnWorker(s, fast);
     await eventually(async () => (await s.queue.getActiveCount()) === n, 30_000, 100);
-    await eventually(async () => (await waitersOnLock(s)) === n, 10_000, 100);
+    await eventually(async () => (await advisoryWaiters(s.lock)) === n, 10_000, 100);
 
     first.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
@@ -267,7 +166,7 @@ describe('SIGTERM with jobs in flight', () => {
       200,
     );
     await assertAppliedOnce(s);
-    const jobs = await assertQueueDrained(s, n);
+    const { jobs } = await expectDrained(s.queue, n);
     for (const job of jobs) {
       expect(job.returnvalue).toEqual({ outcome: 'applied', rejected: 0 });
       expect(job.stalledCounter, `job ${job.id}`).toBeLessThanOrEqual(1);

@@ -1,26 +1,42 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it, inject } from 'vitest';
-import pg from 'pg';
-import { Queue, Worker, type Job } from 'bullmq';
+import type pg from 'pg';
+import { Worker, type Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { sql } from 'kysely';
+import { eventually, testEnv, type TestExchange } from '../support/context.ts';
 import {
-  createTestDatabase,
-  eventually,
-  startTestExchange,
-  testEnv,
-  type TestExchange,
-} from '../support/context.ts';
-import { attendance, enroll, NOW, seedCounty, type County } from '../support/county.ts';
+  attendance,
+  enroll,
+  enrollInProcess,
+  expectOneAbsenceEach,
+  NOW,
+  seedCounty,
+  type County,
+} from '../support/county.ts';
+import {
+  apiOnlyExchange,
+  cleanUp,
+  exitOf,
+  onCleanup,
+  pinoLog,
+  reportCrash,
+  spawnExchange,
+  type PinoLog,
+} from '../support/processes.ts';
+import {
+  expectDrained,
+  holdSectionDay,
+  lockClient,
+  lockWaits,
+  prefixQueues,
+} from '../support/servers.ts';
 import { createClock } from '../../shared/clock.ts';
 import { createDb } from '../../shared/db/client.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { attendanceQueue, BACKOFF, backoffDelay } from '../../shared/queues/index.ts';
-import { applyEvent, type ApplyOutcome } from '../../workers/apply-event.ts';
+import type { ApplyOutcome } from '../../workers/apply-event.ts';
 import { eventProcessor } from '../../workers/event-processor.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DATE = '2027-01-19';
 const log = createLogger('silent');
 /** Locks lapse after 2 s and every worker looks for stalled jobs each second (config, for tests). */
@@ -36,40 +52,11 @@ interface Setup {
   enrollmentJobs: Queue;
 }
 
-interface Spawned {
+interface Spawned extends PinoLog {
   proc: ChildProcess;
-  /** pino's JSON lines from the child's stdout. */
-  lines: Array<Record<string, unknown>>;
-  /** Resolves once the child logged "exchange started" (its workers are ready). */
-  started: Promise<void>;
 }
 
-const children: ChildProcess[] = [];
-const cleanups: Array<() => Promise<void>> = [];
-
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exitOf(child, 10_000).catch(() => undefined);
-    }
-  }
-  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
-});
-
-function exitOf(child: ChildProcess, timeoutMs: number): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`worker pid ${child.pid} did not exit within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-}
+afterEach(cleanUp);
 
 /** A worker-only exchange in its own process (`node --import tsx infra/main.ts`), logging at info. */
 function spawnWorker(s: Setup, extra: Record<string, string> = {}): Spawned {
@@ -80,46 +67,10 @@ function spawnWorker(s: Setup, extra: Record<string, string> = {}): Spawned {
     LOG_LEVEL: 'info',
     ...extra,
   });
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'infra/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(proc);
-  const lines: Array<Record<string, unknown>> = [];
-  let partial = '';
-  let stderr = '';
-  let onStarted: () => void = () => {};
-  let onDied: (err: Error) => void = () => {};
-  const started = new Promise<void>((resolve, reject) => {
-    onStarted = resolve;
-    onDied = reject;
-  });
-  proc.stdout?.on('data', (d: Buffer) => {
-    partial += d.toString();
-    const parts = partial.split('\n');
-    partial = parts.pop() ?? '';
-    for (const p of parts) {
-      if (!p.trim()) continue;
-      try {
-        const line = JSON.parse(p) as Record<string, unknown>;
-        lines.push(line);
-        if (line.msg === 'exchange started') onStarted();
-      } catch {
-        lines.push({ msg: p });
-      }
-    }
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
-  });
-  proc.on('exit', (code, signal) => {
-    onDied(new Error(`worker ${proc.pid} exited ${code} ${signal ?? ''} before it started`));
-    if (code !== 0 && code !== 130 && signal !== 'SIGKILL')
-      process.stderr.write(`worker ${proc.pid} exited ${code} ${signal ?? ''}\n${stderr}\n`);
-  });
-  return { proc, lines, started };
+  const proc = spawnExchange(env);
+  const logged = pinoLog(proc);
+  reportCrash(proc);
+  return { proc, ...logged };
 }
 
 const linesWith = (w: Spawned, msg: string) => w.lines.filter((l) => l.msg === msg);
@@ -129,67 +80,19 @@ const linesWith = (w: Spawned, msg: string) => w.lines.filter((l) => l.msg === m
  * county, and the first `enrolled` students of HS1 on the welding roster (applied in-process).
  */
 async function setUp(opts: { students: number; enrolled: number }): Promise<Setup> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const t = await startTestExchange({
-    clock: createClock(NOW),
-    env: { KTS_ROLES: 'api' },
-    database,
-  });
-  cleanups.push(() => t.close());
+  const { database, t } = await apiOnlyExchange();
   const c = await seedCounty(t, { studentsPerSchool: opts.students });
   const kts = c.sections.atcWelding;
-  const deps = { config: t.config, db: t.db, clock: t.exchange.clock, log };
-  for (const s of c.students.hs1.slice(0, opts.enrolled)) {
-    const e = enroll(s, kts);
-    expect((await t.api('POST', '/v1/events', { token: c.tokens.hs1, body: e })).status).toBe(202);
-    const row = await t.db
-      .selectFrom('events')
-      .select('seq')
-      .where('event_id', '=', e.eventId)
-      .executeTakeFirstOrThrow();
-    expect((await applyEvent(deps, row.seq, log)).outcome).toBe('applied');
-  }
+  await enrollInProcess(t, c.tokens.hs1, c.students.hs1.slice(0, opts.enrolled), kts);
   // The seeding jobs were applied in-process; drop their queue entries so counts start at zero.
-  const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
-  const attendanceJobs = new Queue('attendance', { connection: redis, prefix: t.prefix });
-  const enrollmentJobs = new Queue('enrollment', { connection: redis, prefix: t.prefix });
-  cleanups.push(async () => {
-    await attendanceJobs.close();
-    await enrollmentJobs.close();
-    redis.disconnect();
-  });
+  const queues = prefixQueues(t.prefix);
+  const attendanceJobs = queues.open('attendance');
+  const enrollmentJobs = queues.open('enrollment');
   await enrollmentJobs.drain();
   expect(await enrollmentJobs.getWaitingCount()).toBe(0);
 
-  const lock = new pg.Client({ connectionString: database.url });
-  await lock.connect();
-  cleanups.push(async () => {
-    await lock.query('rollback').catch(() => undefined);
-    await lock.end();
-  });
+  const lock = await lockClient(database.url);
   return { database, t, c, kts, lock, attendanceJobs, enrollmentJobs };
-}
-
-/** Hold the advisory lock every attendance apply of the section-day takes: applies block inside. */
-async function holdSectionDay(s: Setup) {
-  await s.lock.query('begin');
-  await s.lock.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [
-    `attendance:${s.kts}:${DATE}`,
-  ]);
-}
-
-/**
- * Lock waits in the test database, with the application that waits. Asked outside the lock
- * holder's transaction: pg_stat_activity is a snapshot taken once per transaction, so a backend
- * that connects later would never show up there.
- */
-async function lockWaits(s: Setup): Promise<Array<{ app: string; locktype: string }>> {
-  const r = await sql<{ app: string; locktype: string }>`
-    select a.application_name as app, l.locktype
-      from pg_locks l join pg_stat_activity a on a.pid = l.pid
-     where not l.granted and a.datname = current_database()`.execute(s.t.db);
-  return r.rows;
 }
 
 async function postAttendance(s: Setup, students: readonly string[]): Promise<string[]> {
@@ -216,19 +119,7 @@ async function assertAppliedOnce(s: Setup, eventIds: readonly string[], students
   const events = await attendanceEvents(s);
   expect(events.map((e) => [e.event_id, e.status])).toEqual(eventIds.map((id) => [id, 'applied']));
   for (const e of events) expect(e.applied_at).not.toBeNull();
-  const rows = await s.t.db
-    .selectFrom('attendance')
-    .select(['student_id', 'event_id', 'status'])
-    .where('date', '=', DATE)
-    .orderBy('student_id')
-    .execute();
-  expect(rows).toEqual(
-    students.map((studentId, i) => ({
-      student_id: studentId,
-      event_id: eventIds[i],
-      status: 'absent',
-    })),
-  );
+  await expectOneAbsenceEach(s.t.db, DATE, students, eventIds);
   const history = await s.t.db
     .selectFrom('history')
     .select(['event_id', 'action', 'student_id'])
@@ -252,7 +143,7 @@ describe('a worker process SIGKILLed while its jobs hold locks', () => {
     const n = 6;
     const s = await setUp({ students: n, enrolled: n });
     const students = s.c.students.hs1;
-    await holdSectionDay(s);
+    await holdSectionDay(s.lock, s.kts, DATE);
     const eventIds = await postAttendance(s, students);
     expect(await s.attendanceJobs.getWaitingCount()).toBe(n);
 
@@ -261,8 +152,9 @@ describe('a worker process SIGKILLed while its jobs hold locks', () => {
     // Every apply is inside its transaction (event row locked), waiting on the section-day lock.
     await eventually(
       async () =>
-        (await lockWaits(s)).filter((w) => w.locktype === 'advisory' && w.app === 'kts-workers')
-          .length === n,
+        (await lockWaits(s.t.db)).filter(
+          (w) => w.locktype === 'advisory' && w.app === 'kts-workers',
+        ).length === n,
       10_000,
       100,
     );
@@ -293,24 +185,7 @@ describe('a worker process SIGKILLed while its jobs hold locks', () => {
     );
 
     const { applied, duplicated } = await assertAppliedOnce(s, eventIds, students);
-    const counts = await s.attendanceJobs.getJobCounts(
-      'active',
-      'waiting',
-      'delayed',
-      'prioritized',
-      'failed',
-      'completed',
-    );
-    expect(counts).toEqual({
-      active: 0,
-      waiting: 0,
-      delayed: 0,
-      prioritized: 0,
-      failed: 0,
-      completed: n,
-    });
-    const jobs = await s.attendanceJobs.getJobs(['completed']);
-    expect(jobs).toHaveLength(n);
+    const { counts, jobs } = await expectDrained(s.attendanceJobs, n);
     for (const job of jobs) {
       // Recovered through the stall check, run once more, and the effect is the second run's.
       expect(job.stalledCounter, `job ${job.id}`).toBe(1);
@@ -335,11 +210,11 @@ describe('a worker that stalls while alive (event loop blocked past its lock)', 
     const STALL_MS = 7_000;
     const s = await setUp({ students: 1, enrolled: 1 });
     const studentId = s.c.students.hs1[0]!;
-    await holdSectionDay(s);
+    await holdSectionDay(s.lock, s.kts, DATE);
 
     // The late worker lives in this process, on its own pool (named, to tell its lock waits apart).
     const w1Db = createDb({ connectionString: s.database.url, max: 2, applicationName: 'kts-w1' });
-    cleanups.push(() => w1Db.destroy());
+    onCleanup(() => w1Db.destroy());
     const real = eventProcessor(attendanceQueue, {
       config: s.t.config,
       db: w1Db,
@@ -390,7 +265,7 @@ describe('a worker that stalls while alive (event loop blocked past its lock)', 
       w1Failed.push(err.message);
       console.log(`late in-process worker reported job ${job?.id} failed: ${err.message}`);
     });
-    cleanups.push(async () => {
+    onCleanup(async () => {
       await w1.close(true);
       connection.disconnect();
     });
@@ -410,7 +285,7 @@ describe('a worker that stalls while alive (event loop blocked past its lock)', 
     // the section-day lock); the late worker woke up and is inside the apply too, behind the row.
     await eventually(
       async () => {
-        const waits = await lockWaits(s);
+        const waits = await lockWaits(s.t.db);
         return (
           waits.some((w) => w.app === 'kts-workers' && w.locktype === 'advisory') &&
           waits.some((w) => w.app === 'kts-w1' && ['transactionid', 'tuple'].includes(w.locktype))

@@ -1,16 +1,21 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startTestExchange, type TestExchange } from '../support/context.ts';
-import { attendance, enroll, NOW, seedCounty, YEAR, type County } from '../support/county.ts';
-import { createClock } from '../../shared/clock.ts';
+import { ADMIN_TOKEN, type TestExchange } from '../support/context.ts';
+import {
+  attendance,
+  enroll,
+  seededExchange,
+  YEAR,
+  type County,
+  countEvents,
+} from '../support/county.ts';
 
 let t: TestExchange;
 let c: County;
 
 beforeAll(async () => {
-  t = await startTestExchange({ clock: createClock(NOW) });
-  c = await seedCounty(t);
+  ({ t, c } = await seededExchange());
 });
 afterAll(async () => t?.close());
 
@@ -26,16 +31,6 @@ function expectError(r: { status: number; body: unknown }, status: number, code:
   const msg = (r.body as { error: { message: string } }).error.message;
   expect(msg.length).toBeGreaterThan(0);
 }
-
-const countEvents = async () =>
-  Number(
-    (
-      await t.db
-        .selectFrom('events')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
 
 describe('401 unauthorized', () => {
   it('without a token', async () => {
@@ -99,37 +94,37 @@ describe('401 unauthorized', () => {
 describe('403 forbidden for the wrong role', () => {
   it('ops posting an event', async () => {
     const e = enroll(c.students.hs1[0]!, c.sections.atcWelding, { schoolId: 'HS1' });
-    const before = await countEvents();
+    const before = await countEvents(t);
     expectError(
       await t.api('POST', '/v1/events', { token: c.tokens.ops, body: e }),
       403,
       'forbidden',
     );
-    expect(await countEvents()).toBe(before);
+    expect(await countEvents(t)).toBe(before);
   });
 
   it('a high school posting attendance-entered', async () => {
     const e = attendance(c.sections.atcWelding, '2027-01-19', [
       { studentId: c.students.hs1[0], status: 'present' },
     ]);
-    const before = await countEvents();
+    const before = await countEvents(t);
     expectError(
       await t.api('POST', '/v1/events', { token: c.tokens.hs1, body: e }),
       403,
       'forbidden',
     );
-    expect(await countEvents()).toBe(before);
+    expect(await countEvents(t)).toBe(before);
   });
 
   it('a tech center posting enrollment-changed', async () => {
     const e = enroll(c.students.hs1[0]!, c.sections.atcWelding);
-    const before = await countEvents();
+    const before = await countEvents(t);
     expectError(
       await t.api('POST', '/v1/events', { token: c.tokens.atc, body: e }),
       403,
       'forbidden',
     );
-    expect(await countEvents()).toBe(before);
+    expect(await countEvents(t)).toBe(before);
   });
 
   it('a school credential registering a school', async () => {

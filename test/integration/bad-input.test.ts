@@ -2,18 +2,16 @@ import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startTestExchange, type TestExchange } from '../support/context.ts';
+import { ADMIN_TOKEN, type TestExchange } from '../support/context.ts';
 import {
   applied,
   attendance,
   enroll,
   nextEventId,
-  NOW,
-  seedCounty,
+  seededExchange,
   YEAR,
   type County,
 } from '../support/county.ts';
-import { createClock } from '../../shared/clock.ts';
 import { AttendanceEntered, EVENT_TYPES } from '../../shared/events.ts';
 import { ROUTES } from '../../producers/http/openapi.ts';
 import { ErrorResponse } from '../../producers/http/responses.ts';
@@ -33,8 +31,7 @@ let c: County;
 let stored: ReturnType<typeof attendance>;
 
 beforeAll(async () => {
-  t = await startTestExchange({ clock: createClock(NOW) });
-  c = await seedCounty(t);
+  ({ t, c } = await seededExchange());
   stored = attendance(c.sections.atcWelding, '2027-01-19', [
     { studentId: c.students.hs1[0], status: 'present' },
   ]);

@@ -1,24 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startTestExchange, type TestExchange } from '../support/context.ts';
+import { ADMIN_TOKEN, type TestExchange } from '../support/context.ts';
 import {
   applied,
   attendance,
   enroll,
   nextEventId,
-  NOW,
-  seedCounty,
+  seededExchange,
   studentIdFor,
   YEAR,
   type County,
 } from '../support/county.ts';
-import { createClock } from '../../shared/clock.ts';
 
 let t: TestExchange;
 let c: County;
 
 beforeAll(async () => {
-  t = await startTestExchange({ clock: createClock(NOW) });
-  c = await seedCounty(t);
+  ({ t, c } = await seededExchange());
 });
 afterAll(async () => t?.close());
 

@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestExchange, type TestExchange } from '../support/context.ts';
+import { type TestExchange } from '../support/context.ts';
 import {
   applied,
   enroll,
   nextEventId,
-  NOW,
-  seedCounty,
+  seededExchange,
   YEAR,
   type County,
 } from '../support/county.ts';
-import { createClock } from '../../shared/clock.ts';
 import { rejectionMessage as msg } from '../../shared/domain/rejections.ts';
 import {
   EligibilityResponse,
@@ -32,8 +30,7 @@ const ENGLISH = { courseId: 'ENG-11', courseCode: '230107', title: 'English III'
 const ATC1_AT = { schoolId: 'ATC1', name: 'Bourbon County ATC', kind: 'atc' };
 
 beforeAll(async () => {
-  t = await startTestExchange({ clock: createClock(NOW) });
-  c = await seedCounty(t, { studentsPerSchool: 8 });
+  ({ t, c } = await seededExchange({ studentsPerSchool: 8 }));
   s = c.students.hs1;
   for (const id of s.slice(0, 7)) {
     const e = enroll(id, WELDING, { effectiveDate: '2026-08-12' });

@@ -10,7 +10,7 @@ import {
   testEnv,
   type TestExchange,
 } from '../support/context.ts';
-import { attendance, NOW, seedCounty, YEAR, type County } from '../support/county.ts';
+import { attendance, NOW, seedCounty, YEAR, type County, countEvents } from '../support/county.ts';
 import { createClock } from '../../shared/clock.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createLogger } from '../../shared/logger.ts';
@@ -44,16 +44,6 @@ afterAll(async () => {
   await t?.close();
   await database?.drop();
 });
-
-const countEvents = async () =>
-  Number(
-    (
-      await t.db
-        .selectFrom('events')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
 
 function expectError(r: { status: number; body: unknown }, status: number, code: string) {
   expect(r.status, JSON.stringify(r.body)).toBe(status);
@@ -95,13 +85,13 @@ describe('rate limiting per credential (KTS_RATE_LIMIT_MAX=20, KTS_RATE_LIMIT_WI
     expect(Number(retryAfter)).toBeLessThanOrEqual(2);
 
     // A write from the limited credential is refused too, and stores nothing.
-    const before = await countEvents();
+    const before = await countEvents(t);
     const e = attendance(c.sections.atcWelding, '2027-01-19', [
       { studentId: c.students.hs1[0], status: 'present' },
     ]);
     const write = await limited.api('POST', '/v1/events', { token: c.tokens.hs1, body: e });
     expectError(write, 429, 'rate_limited');
-    expect(await countEvents()).toBe(before);
+    expect(await countEvents(t)).toBe(before);
 
     // Another credential at the same moment has its own budget.
     const other = await catalog(c.tokens.atc);
@@ -115,18 +105,19 @@ describe('rate limiting per credential (KTS_RATE_LIMIT_MAX=20, KTS_RATE_LIMIT_WI
 });
 
 describe('the default rate limit', () => {
-  it('lets a single credential sustain at least 200 requests/s for 5 s without a 429', async () => {
+  it('lets a single credential send 2,000 requests inside one window without a 429 (200/s sustained over 10 s)', async () => {
     // The default budget is at least 200 requests/s over a window.
     const perSecond = t.config.KTS_RATE_LIMIT_MAX / (t.config.KTS_RATE_LIMIT_WINDOW_MS / 1000);
     expect(perSecond).toBeGreaterThanOrEqual(200);
-    // As fast as 20 requests in flight allow, for at least 5 s and at least 1,100 requests.
-    const MIN_REQUESTS = 1100;
-    const MIN_MS = 5000;
+    // 200/s for a whole 10 s window is 2,000 requests in one window: sent as fast as 20 requests
+    // in flight allow (faster than 200/s on any machine this runs on, so it is the harder case),
+    // none may be refused. The rate of the machine itself does not enter into it.
+    const REQUESTS = 200 * (t.config.KTS_RATE_LIMIT_WINDOW_MS / 1000);
     const IN_FLIGHT = 20;
     const statuses: number[] = [];
     const start = performance.now();
     const lane = async () => {
-      while (statuses.length < MIN_REQUESTS || performance.now() - start < MIN_MS) {
+      while (statuses.length < REQUESTS) {
         const k = statuses.push(0) - 1;
         const r = await t.exchange.app.inject({
           method: 'GET',
@@ -154,13 +145,10 @@ describe('the default rate limit', () => {
       `default rate limit: ${sent} requests in ${seconds.toFixed(2)} s (${(sent / seconds).toFixed(0)}/s), ` +
         `${ok} 2xx, ${limitedCount} 429; limiter counters ${JSON.stringify(counted)}`,
     );
+    expect(sent).toBe(REQUESTS);
+    expect(Math.max(0, ...counted)).toBeGreaterThan(0);
     expect(limitedCount).toBe(0);
     expect(ok).toBe(sent);
-    expect(sent).toBeGreaterThanOrEqual(MIN_REQUESTS);
-    expect(seconds).toBeGreaterThanOrEqual(MIN_MS / 1000);
-    // Every request of the run fell in the limiter's count of this credential.
-    if (seconds * 1000 < t.config.KTS_RATE_LIMIT_WINDOW_MS) expect(counted).toContain(sent);
-    else expect(Math.max(0, ...counted)).toBeGreaterThan(0);
   }, 40_000);
 });
 
@@ -179,16 +167,16 @@ describe('the body size limit (1 MiB)', () => {
   });
 
   it('a body of exactly 1 MiB is read and parsed (400 for its schema, not 413)', async () => {
-    const before = await countEvents();
+    const before = await countEvents(t);
     const r = await t.api('POST', '/v1/events', { token: c.tokens.atc, body: bodyOfSize(MiB) });
     const err = expectError(r, 400, 'validation_failed');
     // Parsed: the answer is about the fields, not about the JSON or the size.
     expect(err.details.map((d) => d.path)).toContain('pad');
-    expect(await countEvents()).toBe(before);
+    expect(await countEvents(t)).toBe(before);
   });
 
   it('a body of 1 MiB + 1 byte is 413 payload_too_large', async () => {
-    const before = await countEvents();
+    const before = await countEvents(t);
     const r = await t.api('POST', '/v1/events', { token: c.tokens.atc, body: bodyOfSize(MiB + 1) });
     expectError(r, 413, 'payload_too_large');
     const put = await t.api('PUT', `/v1/students/${c.students.hs1[0]}`, {
@@ -196,7 +184,7 @@ describe('the body size limit (1 MiB)', () => {
       body: bodyOfSize(MiB + 1),
     });
     expectError(put, 413, 'payload_too_large');
-    expect(await countEvents()).toBe(before);
+    expect(await countEvents(t)).toBe(before);
   });
 });
 
@@ -220,7 +208,7 @@ describe('over a real socket', () => {
   });
 
   it('1 MiB + 1 byte is 413 payload_too_large in the error shape', async () => {
-    const before = await countEvents();
+    const before = await countEvents(t);
     const body = `{"pad":"${'x'.repeat(MiB + 1 - 10)}"}`;
     expect(Buffer.byteLength(body)).toBe(MiB + 1);
     const res = await fetch(`http://127.0.0.1:${port}/v1/events`, {
@@ -230,12 +218,12 @@ describe('over a real socket', () => {
     });
     const json: unknown = await res.json();
     expectError({ status: res.status, body: json }, 413, 'payload_too_large');
-    expect(await countEvents()).toBe(before);
+    expect(await countEvents(t)).toBe(before);
   });
 
   it('a client that sends its headers and then stalls the body is cut off at KTS_REQUEST_TIMEOUT_MS (2 s here)', async () => {
     // The server checks timeouts every second (infra/server.ts), so 2 s means cut within about 3 s.
-    const before = await countEvents();
+    const before = await countEvents(t);
     const started = Date.now();
     const outcome = await new Promise<{ closedAfterMs: number | null; received: string }>(
       (resolve) => {
@@ -265,6 +253,6 @@ describe('over a real socket', () => {
     expect(outcome.closedAfterMs!).toBeGreaterThanOrEqual(1_900);
     expect(outcome.closedAfterMs!).toBeLessThan(4_000);
     if (outcome.received) expect(outcome.received).toMatch(/^HTTP\/1\.1 4\d\d /);
-    expect(await countEvents()).toBe(before);
+    expect(await countEvents(t)).toBe(before);
   }, 15_000);
 });

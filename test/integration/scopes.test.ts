@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startTestExchange, type TestExchange } from '../support/context.ts';
+import { ADMIN_TOKEN, type TestExchange } from '../support/context.ts';
 import {
   applied,
   attendance,
   enroll,
   nextEventId,
-  NOW,
-  seedCounty,
+  seededExchange,
   YEAR,
   type County,
 } from '../support/county.ts';
-import { createClock } from '../../shared/clock.ts';
 import { ROUTES, type RouteDoc } from '../../producers/http/openapi.ts';
 import { ErrorResponse } from '../../producers/http/responses.ts';
 
@@ -341,8 +339,7 @@ async function raw(url: string, token: string) {
 }
 
 beforeAll(async () => {
-  t = await startTestExchange({ clock: createClock(NOW) });
-  c = await seedCounty(t);
+  ({ t, c } = await seededExchange());
   const a = s1();
 
   // A revoked credential of the owning high school.

@@ -1,22 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestExchange, type TestExchange } from '../support/context.ts';
+import { type TestExchange } from '../support/context.ts';
 import {
   applied,
   attendance,
   enroll,
-  NOW,
-  seedCounty,
+  seededExchange,
   YEAR,
   type County,
 } from '../support/county.ts';
-import { createClock } from '../../shared/clock.ts';
 
 let t: TestExchange;
 let c: County;
 
 beforeAll(async () => {
-  t = await startTestExchange({ clock: createClock(NOW) });
-  c = await seedCounty(t);
+  ({ t, c } = await seededExchange());
 });
 afterAll(async () => t?.close());
 
@@ -82,5 +79,16 @@ describe('the vertical slice: enrollment builds the roster, attendance reaches t
       .where('date', '=', '2027-01-19')
       .execute();
     expect(rows).toHaveLength(2);
+
+    // What sits in Redis (and on the dashboard) is a reference to the stored event, no student data.
+    const queue = t.exchange.enqueuer!.queues.find((q) => q.name === 'attendance')!;
+    const { seq } = await t.db
+      .selectFrom('events')
+      .select('seq')
+      .where('event_id', '=', a.eventId)
+      .executeTakeFirstOrThrow();
+    const job = await queue.getJob(`evt-${seq}`);
+    expect(job?.data).toEqual({ eventSeq: seq, schoolId: 'ATC1', eventId: a.eventId });
+    expect(JSON.stringify(job?.data)).not.toMatch(/1000000|First|Last/);
   });
 });

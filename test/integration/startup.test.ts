@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -8,8 +6,7 @@ import { ConfigError, loadConfig } from '../../shared/config.ts';
 import { createDb } from '../../shared/db/client.ts';
 import { isMigrated, migrateToLatest } from '../../shared/db/migrate.ts';
 import { ADMIN_TOKEN, dbUrl } from '../support/context.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { spawnTsx } from '../support/processes.ts';
 
 const TABLES = [
   'attendance',
@@ -36,15 +33,11 @@ interface Run {
 /** Run a script of the project in a child process with exactly `env` (plus PATH and HOME). */
 function run(script: string, env: Record<string, string>, timeoutMs = 20_000): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnTsx(script, { HOME: process.env.HOME ?? '/tmp', ...env });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);

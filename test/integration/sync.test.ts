@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { eventually, startTestExchange, testEnv, type TestExchange } from '../support/context.ts';
@@ -10,9 +8,12 @@ import {
   nextEventId,
   NOW,
   seedCounty,
+  steerableClock,
+  syncedHistory,
   YEAR,
   type County,
 } from '../support/county.ts';
+import { spawnTsx } from '../support/processes.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { planManualRun, planScheduledRun, type SyncPlanDeps } from '../../shared/sync-plan.ts';
@@ -27,24 +28,12 @@ import {
   UnknownsResponse,
 } from '../../producers/http/responses.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const log = createLogger('silent');
 const NY = 'America/New_York';
 const D = '2027-01-19'; // Tuesday, the day the main tests sync
 
 type RunView = ReturnType<typeof SyncRunResponse.parse>;
 type UnknownRow = ReturnType<typeof UnknownsResponse.parse>['rows'][number];
-
-/** Like createClock (runs forward in real time), but it can be moved to another instant. */
-function steerableClock(startAt: string): Clock & { set(at: string): void } {
-  let offset = Date.parse(startAt) - Date.now();
-  return {
-    now: () => new Date(Date.now() + offset),
-    set(at: string) {
-      offset = Date.parse(at) - Date.now();
-    },
-  };
-}
 
 const opened: TestExchange[] = [];
 afterAll(async () => {
@@ -863,15 +852,11 @@ describe('the safety hold', () => {
 describe('the backfill CLI', () => {
   function cli(t: TestExchange, args: string[]) {
     const env = testEnv(t.config.DATABASE_URL, t.prefix, { KTS_NOW: NOW });
-    const child = spawn(process.execPath, ['--import', 'tsx', 'infra/sync.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnTsx('infra/sync.ts', env, { args });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     return new Promise<{ code: number | null; stdout: string; stderr: string }>(
       (resolve, reject) => {
         const timer = setTimeout(() => {
@@ -915,12 +900,7 @@ describe('the backfill CLI', () => {
       /HS1\s+2027-01-19\s+completed\s+candidates 6, created 0, already present 6, errors 0/,
     );
     expect(await hsRows(t)).toEqual(rows);
-    const history = await t.db
-      .selectFrom('history')
-      .select('student_id')
-      .where('record', '=', 'unknown')
-      .where('action', '=', 'synced')
-      .execute();
+    const history = await syncedHistory(t);
     expect(history).toHaveLength(6);
     // Two runs in the report list, both from the CLI.
     const runs = await t.db.selectFrom('sync_runs').select(['kind', 'requested_by']).execute();

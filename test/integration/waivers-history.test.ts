@@ -8,6 +8,7 @@ import {
   nextEventId,
   NOW,
   seedCounty,
+  steerableClock,
   YEAR,
   type County,
 } from '../support/county.ts';
@@ -25,17 +26,6 @@ import {
 } from '../../producers/http/responses.ts';
 
 const NEXT_YEAR = '2027-2028';
-
-/** Like createClock (runs forward in real time), but it can be moved to another instant. */
-function steerableClock(startAt: string): Clock & { set(at: string): void } {
-  let offset = Date.parse(startAt) - Date.now();
-  return {
-    now: () => new Date(Date.now() + offset),
-    set(at: string) {
-      offset = Date.parse(at) - Date.now();
-    },
-  };
-}
 
 const opened: TestExchange[] = [];
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../shared/config.ts';
 import { createDb, type Db } from '../../shared/db/client.ts';
 import { createLogger } from '../../shared/logger.ts';
+import type { DestinationStream } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
 import { startExchange, type Exchange } from '../../infra/exchange.ts';
 
@@ -107,13 +108,15 @@ export async function startTestExchange(
     listen?: boolean;
     env?: Record<string, string>;
     clock?: Clock;
+    /** Where the exchange's log lines go (default stdout at LOG_LEVEL). */
+    logTo?: DestinationStream;
     database?: { url: string; drop: () => Promise<void> };
   } = {},
 ): Promise<TestExchange> {
   const database = opts.database ?? (await createTestDatabase());
   const prefix = `kts-test-${rand()}`;
   const config = loadConfig(testEnv(database.url, prefix, opts.env));
-  const log = createLogger(config.LOG_LEVEL);
+  const log = createLogger(config.LOG_LEVEL, 'kts', opts.logTo);
   const exchange = await startExchange(config, log, {
     clock: opts.clock,
     listen: opts.listen ?? false,
