@@ -16,7 +16,7 @@ import { appendHistory } from '../shared/db/repos/history.ts';
 import { checkAttendanceRecord } from '../shared/domain/attendance-rules.ts';
 import { localDate } from '../shared/domain/dates.ts';
 import type { Rejection } from '../shared/domain/rejections.ts';
-import type { ApplyInput } from './apply-event.ts';
+import type { ApplyInput } from './apply-input.ts';
 
 /**
  * A center's attendance for one section and day. Each record is checked on its own; the accepted

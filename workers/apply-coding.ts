@@ -9,7 +9,7 @@ import { applyCoding, hsRecord } from '../shared/db/repos/hs-attendance.ts';
 import { appendHistory } from '../shared/db/repos/history.ts';
 import { isInstructionalDay, localDate } from '../shared/domain/dates.ts';
 import { rejectionMessage as msg, type Rejection } from '../shared/domain/rejections.ts';
-import type { ApplyInput } from './apply-event.ts';
+import type { ApplyInput } from './apply-input.ts';
 
 /** The high-school office coded its own record for one period (resolving a synced unknown, if any). */
 export async function applyAttendanceCoding(

@@ -15,7 +15,7 @@ import {
 import { appendHistory } from '../shared/db/repos/history.ts';
 import { rosterSpans } from '../shared/domain/roster.ts';
 import { rejectionMessage as msg, type Rejection } from '../shared/domain/rejections.ts';
-import type { ApplyInput } from './apply-event.ts';
+import type { ApplyInput } from './apply-input.ts';
 
 /**
  * The high school scheduled (or dropped) its student into a KTS section: store the action, then

@@ -1,25 +1,17 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Transaction } from 'kysely';
-import type { DB, EventRow } from '../shared/db/schema.ts';
+import type { DB } from '../shared/db/schema.ts';
 import { EventBody, type EventType } from '../shared/events.ts';
 import { describeIssues } from '../shared/validation.ts';
 import { finishEvent, insertRejections, lockEvent } from '../shared/db/repos/events.ts';
-import type { ChangeActor } from '../shared/identity.ts';
 import type { Rejection } from '../shared/domain/rejections.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { ApplyInput } from './apply-input.ts';
 import type { WorkerDeps } from './deps.ts';
 import { applyAttendance } from './apply-attendance.ts';
 import { applyEnrollment } from './apply-enrollment.ts';
 import { applyGrades } from './apply-grades.ts';
 import { applyAttendanceCoding } from './apply-coding.ts';
-
-export interface ApplyInput<B> {
-  event: EventRow;
-  body: B;
-  now: Date;
-  actor: ChangeActor;
-  log: Logger;
-}
 
 type Applier = (trx: Transaction<DB>, input: ApplyInput<never>) => Promise<Rejection[]>;
 

@@ -8,7 +8,7 @@ import { lockKey } from '../shared/db/repos/locks.ts';
 import { currentGrades, upsertGrades, type GradeBatch } from '../shared/db/repos/grades.ts';
 import { appendHistory, type HistoryEntry } from '../shared/db/repos/history.ts';
 import { rejectionMessage as msg, type Rejection } from '../shared/domain/rejections.ts';
-import type { ApplyInput } from './apply-event.ts';
+import type { ApplyInput } from './apply-input.ts';
 
 /**
  * Posted grades: a center's for its section (students on its roster that year), or a high
