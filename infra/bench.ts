@@ -6,10 +6,9 @@ import { migrateToLatest } from '../shared/db/migrate.ts';
 import { loadConfig } from '../shared/config.ts';
 import { fixedClock } from '../shared/clock.ts';
 import { createLogger } from '../shared/logger.ts';
-import { planManualRun } from '../shared/sync-plan.ts';
-import { getRun, runSchoolsToEnqueue } from '../shared/db/repos/sync.ts';
+import { getRun } from '../shared/db/repos/sync.ts';
 import { upsertAttendance } from '../shared/db/repos/attendance.ts';
-import { syncSchool } from '../workers/sync-school.ts';
+import { syncNow } from '../workers/sync-school.ts';
 
 /**
  * `npm run bench`: measured side by side in one run, on a private database (kts_bench, dropped and
@@ -93,34 +92,14 @@ async function benchSync(db: Db) {
   const log = createLogger('silent');
   const clock = fixedClock(NOW);
   const t1 = performance.now();
-  const runId = await planManualRun(
-    { db, clock, log, queue: null },
-    { date: DATE, by: 'bench' },
-    { enqueue: false },
-  );
-  for (const s of await runSchoolsToEnqueue(db, runId)) {
-    await syncSchool(
-      { config, db, clock, log },
-      { runId, highSchoolId: s.high_school_id, date: s.date },
-    );
-  }
+  const runId = await syncNow({ config, db, clock, log }, { date: DATE, by: 'bench' });
   const ms = performance.now() - t1;
   const run = (await getRun(db, runId))!;
   const created = run.schools.reduce((a, s) => a + s.created, 0);
   const held = run.schools.filter((s) => s.status === 'held').length;
   // A second night over the same day: everything is already present, nothing is written.
   const t2 = performance.now();
-  const rerun = await planManualRun(
-    { db, clock, log, queue: null },
-    { date: DATE, by: 'bench' },
-    { enqueue: false },
-  );
-  for (const s of await runSchoolsToEnqueue(db, rerun)) {
-    await syncSchool(
-      { config, db, clock, log },
-      { runId: rerun, highSchoolId: s.high_school_id, date: s.date },
-    );
-  }
+  const rerun = await syncNow({ config, db, clock, log }, { date: DATE, by: 'bench' });
   const rerunMs = performance.now() - t2;
   const again = (await getRun(db, rerun))!.schools.reduce((a, s) => a + s.created, 0);
   console.log(

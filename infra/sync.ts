@@ -4,9 +4,8 @@ import { createClock } from '../shared/clock.ts';
 import { createDb } from '../shared/db/client.ts';
 import { createLogger } from '../shared/logger.ts';
 import { ApiError } from '../shared/errors.ts';
-import { getRun, runStatus, runSchoolsToEnqueue } from '../shared/db/repos/sync.ts';
-import { planManualRun } from '../shared/sync-plan.ts';
-import { syncSchool } from '../workers/sync-school.ts';
+import { getRun, runStatus } from '../shared/db/repos/sync.ts';
+import { syncNow } from '../workers/sync-school.ts';
 
 /**
  * `npm run sync -- --date 2027-01-19 [--school ID]`: a backfill (or a run now, without --date) from
@@ -40,17 +39,10 @@ const db = createDb({
   applicationName: 'kts-sync-cli',
 });
 try {
-  const runId = await planManualRun(
-    { db, clock, log, queue: null },
+  const runId = await syncNow(
+    { config, db, clock, log },
     { date: values.date, highSchoolId: values.school, by: 'cli' },
-    { enqueue: false },
   );
-  for (const s of await runSchoolsToEnqueue(db, runId)) {
-    await syncSchool(
-      { config, db, clock, log },
-      { runId, highSchoolId: s.high_school_id, date: s.date },
-    );
-  }
   const r = (await getRun(db, runId))!;
   console.log(`run ${runId}: ${runStatus(r.schools.map((s) => s.status))}`);
   for (const s of r.schools) {

@@ -7,7 +7,9 @@ import {
   finishRunSchool,
   lockRunSchool,
   recentCreated,
+  runSchoolsToEnqueue,
 } from '../shared/db/repos/sync.ts';
+import { planManualRun } from '../shared/sync-plan.ts';
 import { shouldHold } from '../shared/domain/sync.ts';
 import type { SyncSchoolJob } from '../shared/queues/sync.ts';
 import type { WorkerDeps } from './deps.ts';
@@ -87,4 +89,23 @@ export async function syncSchool(deps: WorkerDeps, job: SyncSchoolJob): Promise<
     });
     return status;
   });
+}
+
+/**
+ * A manual run done in this process, school after school, without the queue: the backfill CLI and
+ * the benchmark. Same plan and same per-school apply as the workers.
+ */
+export async function syncNow(
+  deps: WorkerDeps,
+  req: { date?: string; highSchoolId?: string; by: string },
+): Promise<string> {
+  const runId = await planManualRun(
+    { db: deps.db, clock: deps.clock, log: deps.log, queue: null },
+    req,
+    { enqueue: false },
+  );
+  for (const s of await runSchoolsToEnqueue(deps.db, runId)) {
+    await syncSchool(deps, { runId, highSchoolId: s.high_school_id, date: s.date });
+  }
+  return runId;
 }
