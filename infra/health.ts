@@ -56,8 +56,9 @@ export async function readiness(opts: {
           throw new Error(
             `Redis is not connected (connection ${redis.status}); workers and the scheduler need it`,
           );
-        const reply = (await redis.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
-        const policy = reply[1] ?? 'unknown';
+        // INFO, not CONFIG GET: managed Redis services often refuse CONFIG.
+        const info = await redis.info('memory');
+        const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? 'unknown';
         if (policy !== 'noeviction')
           throw new Error(
             `maxmemory-policy is ${policy}; BullMQ needs noeviction or Redis may drop jobs`,

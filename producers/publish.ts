@@ -4,7 +4,8 @@ import { EventBody, canonicalBody, recordCount, type EventType } from '../shared
 import { isTechCenter, type Actor } from '../shared/identity.ts';
 import { getEventByIdentity, insertEvent } from '../shared/db/repos/events.ts';
 import { getSchool } from '../shared/db/repos/schools.ts';
-import { getSection, sectionOwners } from '../shared/db/repos/sections.ts';
+import { getSection } from '../shared/db/repos/sections.ts';
+import { calendarForDate } from '../shared/db/repos/calendars.ts';
 import type { School } from '../shared/db/schema.ts';
 import { parseOr400 } from '../shared/validation.ts';
 import type { ProducerDeps } from './deps.ts';
@@ -73,8 +74,10 @@ async function producerOf(deps: ProducerDeps, actor: Actor, e: EventBody): Promi
       if (s && s.tech_school_id !== school.id)
         throw forbidden(`write to section ${kts}, which belongs to another center`);
     } else {
-      const owners = await sectionOwners(deps.db, kts);
-      if (owners.length > 0 && !owners.includes(school.id))
+      // The year is the one whose calendar (of this center) holds the date, as the worker decides.
+      const { schoolYear } = await calendarForDate(deps.db, school.id, e.date);
+      const s = await getSection(deps.db, schoolYear, kts);
+      if (s && s.tech_school_id !== school.id)
         throw forbidden(`write to section ${kts}, which belongs to another center`);
     }
   }

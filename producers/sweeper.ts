@@ -5,18 +5,29 @@ import { every } from './periodic.ts';
 import { enqueueRunSchools } from '../shared/sync-plan.ts';
 
 /**
- * Redis is the work queue, Postgres the record of what arrived. The sweeper enqueues again every
+ * Redis is the work queue, Postgres the record of what arrived. The sweeper offers again every
  * event that is durable but still pending after a grace period: one whose enqueue failed, one lost
  * when Redis restarted empty. Re-adding a job that is still in Redis is a no-op (same job id), and
- * applying an event twice is harmless (the event row guards it), so sweeping too often costs little.
+ * applying an event twice is harmless (the event row guards it).
+ *
+ * A round offers at most `maxPerRound` events and the next round goes on from there (`position`),
+ * so a large backlog (a morning peak longer than the grace period) is walked through over a few
+ * rounds instead of being re-offered whole every interval by every API process.
  */
-export async function sweepOnce(deps: ProducerDeps, batch = 1000): Promise<number> {
+export async function sweepOnce(
+  deps: ProducerDeps,
+  position: { after: number } = { after: 0 },
+  batch = 1000,
+  maxPerRound = 10_000,
+): Promise<number> {
   const before = new Date(deps.clock.now().getTime() - deps.config.KTS_SWEEP_AFTER_MS);
-  let after = 0;
   let total = 0;
-  for (;;) {
-    const rows = await pendingEvents(deps.db, before, after, batch);
-    if (rows.length === 0) break;
+  while (total < maxPerRound) {
+    const rows = await pendingEvents(deps.db, before, position.after, batch);
+    if (rows.length === 0) {
+      position.after = 0; // the end of the backlog: start from the oldest next round
+      break;
+    }
     total += await deps.enqueuer.enqueueMany(
       rows.map((r) => ({
         eventSeq: r.seq,
@@ -25,8 +36,11 @@ export async function sweepOnce(deps: ProducerDeps, batch = 1000): Promise<numbe
         type: r.type as EventType,
       })),
     );
-    after = rows[rows.length - 1]!.seq;
-    if (rows.length < batch) break;
+    position.after = rows[rows.length - 1]!.seq;
+    if (rows.length < batch) {
+      position.after = 0;
+      break;
+    }
   }
   return total;
 }
@@ -50,12 +64,19 @@ export async function sweepSyncRuns(deps: ProducerDeps): Promise<number> {
 }
 
 export function startSweeper(deps: ProducerDeps): { stop(): Promise<void> } {
+  const position = { after: 0 };
   return every(
     deps.config.KTS_SWEEP_INTERVAL_MS,
     async () => {
-      const [events, syncSchools] = await Promise.all([sweepOnce(deps), sweepSyncRuns(deps)]);
+      const [events, syncSchools] = await Promise.all([
+        sweepOnce(deps, position),
+        sweepSyncRuns(deps),
+      ]);
       if (events + syncSchools > 0)
-        deps.log.info({ events, syncSchools }, 'sweeper enqueued pending work');
+        deps.log.info(
+          { events, syncSchools },
+          'sweeper offered pending work again (ids still queued are skipped)',
+        );
     },
     (err) => deps.log.warn({ err }, 'sweep failed; will try again'),
   );

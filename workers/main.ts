@@ -77,10 +77,15 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     });
     return worker;
   });
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
-  log.info(
-    { queues: regs.map((r) => r.queue), concurrency: config.KTS_WORKER_CONCURRENCY },
-    'workers started',
+  // Not awaited: with Redis away at boot the process must still serve (the API answers 202 from
+  // Postgres alone, /readyz says what is missing); the workers connect when Redis is back.
+  Promise.all(workers.map((w) => w.waitUntilReady())).then(
+    () =>
+      log.info(
+        { queues: regs.map((r) => r.queue), concurrency: config.KTS_WORKER_CONCURRENCY },
+        'workers started',
+      ),
+    (err: unknown) => log.warn({ err }, 'workers are waiting for Redis'),
   );
 
   return {

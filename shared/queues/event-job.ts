@@ -28,8 +28,10 @@ export function backoffDelay(attemptsMade: number, random = Math.random): number
 }
 
 export const eventJobOptions: DefaultJobOptions = {
-  // ~30 minutes of retries at the cap; the sweeper covers anything longer.
-  attempts: 40,
+  // A transient failure (the database away) must never exhaust a job: a failed job keeps its id, so
+  // the sweeper could not re-add it, and an acknowledged event would wait for a person. At the
+  // one-minute cap this is months of retries; permanent errors fail at once (UnrecoverableError).
+  attempts: 100_000,
   backoff: { type: BACKOFF },
   removeOnComplete: { age: 3600, count: 1000 },
   removeOnFail: { age: 14 * 24 * 3600, count: 10_000 },

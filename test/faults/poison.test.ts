@@ -22,7 +22,7 @@ interface Setup {
   kts: string;
   studentId: string;
   deps: WorkerDeps;
-  /** The real attendance queue, with the product's job options (40 attempts, capped backoff). */
+  /** The real attendance queue, with the product's job options (retries without end for transient errors, capped backoff). */
   queue: Queue;
   lock: pg.Client;
 }

@@ -129,12 +129,15 @@ export function reportCrash(child: ChildProcess): void {
 export interface PinoLog {
   /** pino's JSON lines from the child's stdout (a line that is not JSON as `{ msg: line }`). */
   lines: Array<Record<string, unknown>>;
-  /** Resolves once the child logged "exchange started"; rejects if it exits before. */
+  /** Resolves once the child logged `ready` ("workers started" by default); rejects if it exits before. */
   started: Promise<void>;
 }
 
-/** Collect an exchange process's log lines and tell when it is ready (its workers listen). */
-export function pinoLog(child: ChildProcess): PinoLog {
+/**
+ * Collect an exchange process's log lines and tell when it is ready. The process serves before
+ * its workers reach Redis, so for a worker process "ready" is its "workers started" line.
+ */
+export function pinoLog(child: ChildProcess, ready = 'workers started'): PinoLog {
   const lines: Array<Record<string, unknown>> = [];
   let onStarted: () => void = () => {};
   let onDied: (err: Error) => void = () => {};
@@ -146,7 +149,7 @@ export function pinoLog(child: ChildProcess): PinoLog {
     try {
       const line = JSON.parse(p) as Record<string, unknown>;
       lines.push(line);
-      if (line.msg === 'exchange started') onStarted();
+      if (line.msg === ready) onStarted();
     } catch {
       lines.push({ msg: p });
     }

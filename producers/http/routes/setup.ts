@@ -19,6 +19,7 @@ import { calendarView, upsertCalendar } from '../../../shared/db/repos/calendars
 import { sectionView, upsertSection } from '../../../shared/db/repos/sections.ts';
 import { getStudent, studentView, upsertStudent } from '../../../shared/db/repos/students.ts';
 import { appendHistory } from '../../../shared/db/repos/history.ts';
+import { lockKey } from '../../../shared/db/repos/locks.ts';
 import { CursorPart, decodeCursor, page } from '../../../shared/pagination.ts';
 import { isTechCenter } from '../../../shared/identity.ts';
 import { actorOf } from '../auth.ts';
@@ -175,6 +176,9 @@ export function setupRoutes(app: FastifyInstance, deps: ProducerDeps) {
     }
     return db.transaction().execute(async (trx) => {
       const now = clock.now();
+      // Two schools registering the same new SSID at once: FOR UPDATE locks no row that does not
+      // exist yet, so the student id itself is locked; the second then sees the first's row (409).
+      await lockKey(trx, `student:${studentId}`);
       const before = await trx
         .selectFrom('students')
         .selectAll()

@@ -56,17 +56,6 @@ export const getSection = (db: Executor, schoolYear: string, kts: string) =>
     .where('kts_course_number', '=', kts)
     .executeTakeFirst();
 
-/** The centers that published a number in any year (the door's check for "another center's section"). */
-export const sectionOwners = async (db: Executor, kts: string) =>
-  (
-    await db
-      .selectFrom('sections')
-      .select('tech_school_id')
-      .distinct()
-      .where('kts_course_number', '=', kts)
-      .execute()
-  ).map((r) => r.tech_school_id);
-
 export const sectionView = (s: Section) => ({
   schoolYear: s.school_year,
   ktsCourseNumber: s.kts_course_number,
