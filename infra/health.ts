@@ -52,10 +52,26 @@ export async function readiness(opts: {
     const redis = opts.redis;
     checks.push(
       check('redis', async () => {
-        if (redis.status !== 'ready')
+        // A connection still being made (the process just started) gets a moment to finish.
+        if (
+          redis.status === 'connecting' ||
+          redis.status === 'connect' ||
+          redis.status === 'wait'
+        ) {
+          await new Promise<void>((resolve) => {
+            const done = () => resolve();
+            redis.once('ready', done);
+            setTimeout(() => {
+              redis.off('ready', done);
+              resolve();
+            }, 1_500).unref();
+          });
+        }
+        if (redis.status !== 'ready') {
           throw new Error(
             `Redis is not connected (connection ${redis.status}); workers and the scheduler need it`,
           );
+        }
         // INFO, not CONFIG GET: managed Redis services often refuse CONFIG.
         const info = await redis.info('memory');
         const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? 'unknown';
