@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../shared/config.ts';
+import { loadConfigOrExit } from '../shared/config.ts';
 import { createClock } from '../shared/clock.ts';
 import { createDb } from '../shared/db/client.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -16,21 +16,12 @@ const { values } = parseArgs({
   options: { date: { type: 'string' }, school: { type: 'string' } },
   strict: true,
 });
-let config;
-try {
-  // The CLI never checks tokens; the admin token is required only to serve the API.
-  config = loadConfig({
-    LOG_LEVEL: 'warn',
-    KTS_ADMIN_TOKEN: 'not-used-by-the-sync-command',
-    ...process.env,
-  });
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`sync: ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+// The CLI never checks tokens; the admin token is required only to serve the API.
+const config = loadConfigOrExit('sync', {
+  LOG_LEVEL: 'warn',
+  KTS_ADMIN_TOKEN: 'not-used-by-the-sync-command',
+  ...process.env,
+});
 const log = createLogger(config.LOG_LEVEL);
 const clock = createClock(config.KTS_NOW);
 const db = createDb({

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError, forbidden, isTransientDbError } from '../shared/errors.ts';
 import { EventBody, canonicalBody, recordCount, type EventType } from '../shared/events.ts';
-import { isTechCenter, type Actor } from '../shared/identity.ts';
+import { actingSchoolId, isTechCenter, type Actor } from '../shared/identity.ts';
 import { getEventByIdentity, insertEvent } from '../shared/db/repos/events.ts';
 import { getSchool } from '../shared/db/repos/schools.ts';
 import { getSection } from '../shared/db/repos/sections.ts';
@@ -37,27 +37,11 @@ function mayProduce(school: School, e: EventBody): boolean {
 
 /** Which school the event is from, and whether this credential may send it at all (403 otherwise). */
 async function producerOf(deps: ProducerDeps, actor: Actor, e: EventBody): Promise<School> {
-  if (actor.kind === 'ops') throw forbidden('post events (ops is read-only)');
-  let schoolId: string;
-  if (actor.kind === 'state_admin') {
-    if (!e.schoolId) {
-      throw new ApiError(
-        'validation_failed',
-        'The event is not valid: schoolId is required when the state office posts an event.',
-        [
-          {
-            path: 'schoolId',
-            message: 'is required when the state office posts an event (the school it acts for)',
-          },
-        ],
-      );
-    }
-    schoolId = e.schoolId;
-  } else {
-    if (e.schoolId !== undefined && e.schoolId !== actor.schoolId)
-      throw forbidden(`post events for school ${e.schoolId}`);
-    schoolId = actor.schoolId;
-  }
+  const schoolId = actingSchoolId(actor, e.schoolId, {
+    where: 'event',
+    stateOffice: 'when the state office posts an event (the school it acts for)',
+    verb: 'post events',
+  });
   const school = await getSchool(deps.db, schoolId);
   if (!school)
     throw new ApiError('unprocessable', `School ${schoolId} is not registered with the exchange.`);

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ApiError, forbidden, notFound } from '../../../shared/errors.ts';
+import { notFound } from '../../../shared/errors.ts';
 import { Cursor, EventId, Instant, Limit, SchoolId } from '../../../shared/schemas.ts';
+import { actingSchoolId } from '../../../shared/identity.ts';
 import { parseOr400 } from '../../../shared/validation.ts';
 import { getEventByIdentity } from '../../../shared/db/repos/events.ts';
 import { CursorPart, decodeCursor, page } from '../../../shared/pagination.ts';
@@ -31,27 +32,11 @@ export function eventRoutes(app: FastifyInstance, deps: ProducerDeps) {
     const actor = actorOf(req);
     const { eventId } = parseOr400(EventParams, req.params, 'path');
     const q = parseOr400(EventQuery, req.query, 'query');
-    let schoolId: string;
-    if (actor.kind === 'state_admin') {
-      if (!q.schoolId) {
-        throw new ApiError(
-          'validation_failed',
-          'The query is not valid: schoolId (the producing school) is required for the state office.',
-          [
-            {
-              path: 'schoolId',
-              message:
-                'is required for the state office: an event is identified by its school and eventId',
-            },
-          ],
-        );
-      }
-      schoolId = q.schoolId;
-    } else if (actor.kind === 'school') {
-      if (q.schoolId && q.schoolId !== actor.schoolId)
-        throw forbidden(`read another school's events`);
-      schoolId = actor.schoolId;
-    } else throw forbidden('read events');
+    const schoolId = actingSchoolId(actor, q.schoolId, {
+      where: 'query',
+      stateOffice: 'for the state office: an event is identified by its school and eventId',
+      verb: 'read events',
+    });
     const e = await getEventByIdentity(deps.db, schoolId, eventId);
     if (!e) throw notFound(`Event ${eventId} from ${schoolId}`);
     return eventView(deps.db, e);

@@ -6,8 +6,7 @@ import { parseOr400 } from '../../../shared/validation.ts';
 import { getSection } from '../../../shared/db/repos/sections.ts';
 import { rosterOf } from '../../../shared/db/repos/rosters.ts';
 import { highSchoolReport } from '../../../shared/db/repos/attendance.ts';
-import { appendHistory } from '../../../shared/db/repos/history.ts';
-import type { ChangeActor } from '../../../shared/identity.ts';
+import { recordDisclosures } from '../../../shared/db/repos/history.ts';
 import { actorOf } from '../auth.ts';
 import { requireSelfOrAdmin } from '../access.ts';
 import type { ProducerDeps } from '../../deps.ts';
@@ -35,28 +34,17 @@ export function readRoutes(app: FastifyInstance, deps: ProducerDeps) {
     if (section.tech_school_id !== p.schoolId)
       throw forbidden(`read section ${p.ktsCourseNumber}, which belongs to another center`);
     const rows = await rosterOf(db, p.schoolYear, p.ktsCourseNumber, asOf);
-    if (actor.kind === 'school') {
-      // FERPA record of disclosures: the center saw these students' names and schedules.
-      const by: ChangeActor = {
-        schoolId: actor.schoolId,
-        credentialId: actor.credentialId,
-        job: null,
-      };
-      await appendHistory(
-        db,
-        by,
-        clock.now(),
-        [...new Set(rows.map((r) => r.student_id))].map((studentId) => ({
-          studentId,
-          record: 'enrollment' as const,
-          action: 'disclosed',
-          eventId: null,
-          before: null,
-          after: { shown: 'roster', ktsCourseNumber: p.ktsCourseNumber, schoolYear: p.schoolYear },
-          disclosedTo: p.schoolId,
-        })),
-      );
-    }
+    // The center saw these students' names and schedules.
+    await recordDisclosures(
+      db,
+      actor,
+      clock.now(),
+      [...new Set(rows.map((r) => r.student_id))].map((studentId) => ({
+        studentId,
+        record: 'enrollment',
+        shown: { shown: 'roster', ktsCourseNumber: p.ktsCourseNumber, schoolYear: p.schoolYear },
+      })),
+    );
     return {
       students: rows.map((r) => ({
         studentId: r.student_id,
@@ -77,28 +65,23 @@ export function readRoutes(app: FastifyInstance, deps: ProducerDeps) {
     requireSelfOrAdmin(actor, schoolId, `read another school's attendance`, ['high_school']);
     const { date } = parseOr400(ReportQuery, req.query, 'query');
     const rows = await highSchoolReport(db, schoolId, date);
-    if (actor.kind === 'school' && rows.length > 0) {
-      // Tech-center data shown to the high school is a disclosure from each center.
-      await appendHistory(
-        db,
-        { schoolId: actor.schoolId, credentialId: actor.credentialId, job: null },
-        clock.now(),
-        rows.map((r) => ({
-          studentId: r.student_id,
-          record: 'attendance' as const,
-          action: 'disclosed',
-          eventId: r.event_id,
-          before: null,
-          after: {
-            shown: 'attendance report',
-            date,
-            ktsCourseNumber: r.kts_course_number,
-            techSchoolId: r.tech_school_id,
-          },
-          disclosedTo: schoolId,
-        })),
-      );
-    }
+    // Tech-center data shown to the high school is a disclosure from each center.
+    await recordDisclosures(
+      db,
+      actor,
+      clock.now(),
+      rows.map((r) => ({
+        studentId: r.student_id,
+        record: 'attendance',
+        eventId: r.event_id,
+        shown: {
+          shown: 'attendance report',
+          date,
+          ktsCourseNumber: r.kts_course_number,
+          techSchoolId: r.tech_school_id,
+        },
+      })),
+    );
     return {
       date,
       rows: rows.map((r) => ({

@@ -19,7 +19,7 @@ import {
   type GradeWithSchool,
 } from '../../../shared/db/repos/grades.ts';
 import { ruleOf, upsertRule } from '../../../shared/db/repos/eligibility-rules.ts';
-import { appendHistory } from '../../../shared/db/repos/history.ts';
+import { recordDisclosures } from '../../../shared/db/repos/history.ts';
 import { evaluateEligibility, transcriptEntries } from '../../../shared/domain/grading.ts';
 import { CursorPart, decodeCursor, page } from '../../../shared/pagination.ts';
 import type { Actor } from '../../../shared/identity.ts';
@@ -80,27 +80,13 @@ export function studentRoutes(app: FastifyInstance, deps: ProducerDeps) {
     grades: readonly GradeWithSchool[],
     shown: string,
   ) {
-    if (actor.kind !== 'school') return;
     const centers = [
       ...new Set(grades.filter((g) => g.source === 'tech_center').map((g) => g.school_id)),
     ];
     if (centers.length === 0) return;
-    await appendHistory(
-      db,
-      { schoolId: actor.schoolId, credentialId: actor.credentialId, job: null },
-      clock.now(),
-      [
-        {
-          studentId: student.id,
-          record: 'grade',
-          action: 'disclosed',
-          eventId: null,
-          before: null,
-          after: { shown, from: centers },
-          disclosedTo: actor.schoolId,
-        },
-      ],
-    );
+    await recordDisclosures(db, actor, clock.now(), [
+      { studentId: student.id, record: 'grade', shown: { shown, from: centers } },
+    ]);
   }
 
   app.get('/v1/students/:studentId/report-card', async (req) => {

@@ -6,7 +6,7 @@ import { Cursor, Limit, LocalDate, SchoolId } from '../../../shared/schemas.ts';
 import { parseOr400 } from '../../../shared/validation.ts';
 import { getRun, runStatus } from '../../../shared/db/repos/sync.ts';
 import { enqueueRunSchools, planManualRun } from '../../../shared/sync-plan.ts';
-import { appendHistory } from '../../../shared/db/repos/history.ts';
+import { recordDisclosures } from '../../../shared/db/repos/history.ts';
 import { CursorPart, decodeCursor, page } from '../../../shared/pagination.ts';
 import { actorOf } from '../auth.ts';
 import { requireSelfOrAdmin, requireStateAdmin } from '../access.ts';
@@ -171,22 +171,16 @@ export function syncRoutes(app: FastifyInstance, deps: ProducerDeps) {
       .limit(q.limit + 1)
       .execute();
     const { items, nextCursor } = page(rows, q.limit, (r) => [r.date, r.student_id, r.period]);
-    if (actor.kind === 'school' && items.length > 0) {
-      await appendHistory(
-        deps.db,
-        { schoolId: actor.schoolId, credentialId: actor.credentialId, job: null },
-        deps.clock.now(),
-        [...new Set(items.map((r) => r.student_id))].map((studentId) => ({
-          studentId,
-          record: 'unknown' as const,
-          action: 'disclosed',
-          eventId: null,
-          before: null,
-          after: { shown: 'unknowns worklist' },
-          disclosedTo: schoolId,
-        })),
-      );
-    }
+    await recordDisclosures(
+      deps.db,
+      actor,
+      deps.clock.now(),
+      [...new Set(items.map((r) => r.student_id))].map((studentId) => ({
+        studentId,
+        record: 'unknown',
+        shown: { shown: 'unknowns worklist' },
+      })),
+    );
     return {
       rows: items.map((r) => ({
         studentId: r.student_id,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ApiError, forbidden, isUniqueViolation, notFound } from '../../../shared/errors.ts';
 import { Cursor, Limit, SchoolId, SchoolYear, Text } from '../../../shared/schemas.ts';
+import { actingSchoolId } from '../../../shared/identity.ts';
 import { parseOr400 } from '../../../shared/validation.ts';
 import { getSchool } from '../../../shared/db/repos/schools.ts';
 import { localDate } from '../../../shared/domain/dates.ts';
@@ -45,26 +46,11 @@ export function waiverRoutes(app: FastifyInstance, deps: ProducerDeps) {
   app.post('/v1/waivers', async (req, reply) => {
     const actor = actorOf(req);
     const b = parseOr400(RequestBody, req.body, 'request body');
-    let schoolId: string;
-    if (actor.kind === 'state_admin') {
-      if (!b.schoolId) {
-        throw new ApiError(
-          'validation_failed',
-          'The request body is not valid: schoolId is required when the state office files a waiver.',
-          [
-            {
-              path: 'schoolId',
-              message: 'is required when the state office files a waiver for a CTC',
-            },
-          ],
-        );
-      }
-      schoolId = b.schoolId;
-    } else if (actor.kind === 'school') {
-      if (b.schoolId && b.schoolId !== actor.schoolId)
-        throw forbidden('ask for a waiver for another school');
-      schoolId = actor.schoolId;
-    } else throw forbidden('ask for waivers');
+    const schoolId = actingSchoolId(actor, b.schoolId, {
+      where: 'request body',
+      stateOffice: 'when the state office files a waiver for a CTC',
+      verb: 'ask for waivers',
+    });
     const school = await getSchool(db, schoolId);
     if (!school)
       throw new ApiError(

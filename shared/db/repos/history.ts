@@ -1,6 +1,6 @@
 import type { Executor } from '../client.ts';
 import type { HistoryTable } from '../schema.ts';
-import type { ChangeActor } from '../../identity.ts';
+import type { Actor, ChangeActor } from '../../identity.ts';
 
 export interface HistoryEntry {
   studentId: string;
@@ -38,4 +38,39 @@ export async function appendHistory(
       })),
     )
     .execute();
+}
+
+export interface Disclosure {
+  studentId: string;
+  record: HistoryTable['record'];
+  eventId?: string | null;
+  /** What was shown (the page or list, and which records). */
+  shown: Record<string, unknown>;
+}
+
+/**
+ * FERPA's record of disclosures (34 CFR 99.32): what a school was shown of students it does not
+ * hold the records of, to which school, when. Only a school's reads count; the state office's do not.
+ */
+export async function recordDisclosures(
+  db: Executor,
+  reader: Actor,
+  at: Date,
+  shown: readonly Disclosure[],
+): Promise<void> {
+  if (reader.kind !== 'school' || shown.length === 0) return;
+  await appendHistory(
+    db,
+    { schoolId: reader.schoolId, credentialId: reader.credentialId, job: null },
+    at,
+    shown.map((d) => ({
+      studentId: d.studentId,
+      record: d.record,
+      action: 'disclosed',
+      eventId: d.eventId ?? null,
+      before: null,
+      after: d.shown,
+      disclosedTo: reader.schoolId,
+    })),
+  );
 }
